@@ -1,0 +1,214 @@
+namespace Engine.Kernels;
+
+public sealed unsafe partial class CpuBackend
+{
+    // Convolution as im2col + GEMM. For one image and one group, the column matrix
+    //   col[(c·R + r)·S + s, oh·OW + ow] = x[c, oh·strideH - padTop + r·dilH, ow·strideW - padLeft + s·dilW]
+    // (0 where that falls in the padding) turns the convolution into matrix products:
+    //   forward          y[k, p]  = Σ_q w[k, q] · col[q, p]            (Kg × CgRS) · (CgRS × P)
+    //   backward-input   dcol     = wᵀ · dy, then col2im adds dcol back into dx
+    //   backward-weight  dw[k, q] = Σ_images Σ_p dy[k, p] · col[q, p]   (Kg × P) · (P × CgRS)
+    // A 1×1 convolution with stride 1 and no padding needs no column matrix: col is x itself.
+    // Images are spread over threads (each with its own column buffer) when there are enough of
+    // them; otherwise each product is split over threads instead.
+
+    /// <inheritdoc/>
+    public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y)
+    {
+        if (dtype == DType.Float32) ConvForward<float>(g, Addr<float>(x), Addr<float>(w), Addr<float>(y));
+        else if (dtype == DType.Float64) ConvForward<double>(g, Addr<double>(x), Addr<double>(w), Addr<double>(y));
+        else throw Unsupported("Conv2d", dtype);
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardInput(DType dtype, Conv2dGeometry g, in BufferView dy, in BufferView w, in BufferView dx)
+    {
+        if (dtype == DType.Float32) ConvBackwardInput<float>(g, Addr<float>(dy), Addr<float>(w), Addr<float>(dx));
+        else if (dtype == DType.Float64) ConvBackwardInput<double>(g, Addr<double>(dy), Addr<double>(w), Addr<double>(dx));
+        else throw Unsupported("Conv2dBackwardInput", dtype);
+    }
+
+    /// <inheritdoc/>
+    public void Conv2dBackwardWeight(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView dy, in BufferView dw)
+    {
+        if (dtype == DType.Float32) ConvBackwardWeight<float>(g, Addr<float>(x), Addr<float>(dy), Addr<float>(dw));
+        else if (dtype == DType.Float64) ConvBackwardWeight<double>(g, Addr<double>(x), Addr<double>(dy), Addr<double>(dw));
+        else throw Unsupported("Conv2dBackwardWeight", dtype);
+    }
+
+    private static bool IsPointwise(Conv2dGeometry g) =>
+        g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
+
+    /// <summary>Runs image(n, parallelGemm) for every image: images over threads, or products over threads.</summary>
+    private static void ForImages(Conv2dGeometry g, Action<int, bool> image)
+    {
+        int threads = WorkerPool.Threads;
+        if (g.N >= threads && g.Macs >= Gemm.ParallelMacs)
+            WorkerPool.Run(threads, t =>
+            {
+                for (int n = g.N * t / threads; n < g.N * (t + 1) / threads; n++) image(n, false);
+            });
+        else
+            for (int n = 0; n < g.N; n++) image(n, true);
+    }
+
+    private static void ConvForward<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
+        bool pointwise = IsPointwise(g);
+        ForImages(g, (n, par) =>
+        {
+            T* col = pointwise ? null : (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                T* xg = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
+                T* b = xg;
+                if (!pointwise)
+                {
+                    Im2Col(g, xg, col);
+                    b = col;
+                }
+                T* wg = (T*)pw + (long)gr * g.Kg * Q;
+                T* yg = (T*)py + ((long)n * g.K + gr * g.Kg) * P;
+                Gemm.Run(g.Kg, P, Q, wg, Q, 1, b, P, 1, yg, P, 1, accumulate: false, parallel: par);
+            }
+        });
+    }
+
+    private static void ConvBackwardInput<T>(Conv2dGeometry g, nint pdy, nint pw, nint pdx) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
+        bool pointwise = IsPointwise(g);
+        ForImages(g, (n, par) =>
+        {
+            T* col = pointwise ? null : (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                T* dxg = (T*)pdx + ((long)n * g.C + gr * g.Cg) * HW;
+                T* wg = (T*)pw + (long)gr * g.Kg * Q;
+                T* dyg = (T*)pdy + ((long)n * g.K + gr * g.Kg) * P;
+                // dcol[Q × P] = wgᵀ · dyg : A = wgᵀ has row stride 1 and column stride Q
+                T* dst = pointwise ? dxg : col;
+                Gemm.Run(Q, P, g.Kg, wg, 1, Q, dyg, P, 1, dst, P, 1, accumulate: false, parallel: par);
+                if (!pointwise)
+                {
+                    new Span<T>(dxg, checked(g.Cg * HW)).Clear();
+                    Col2Im(g, col, dxg);
+                }
+            }
+        });
+    }
+
+    private static void ConvBackwardWeight<T>(Conv2dGeometry g, nint px, nint pdy, nint pdw) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
+        long wSize = (long)g.K * Q;
+        bool pointwise = IsPointwise(g);
+        int threads = WorkerPool.Threads;
+        bool overImages = g.N >= threads && g.Macs >= Gemm.ParallelMacs;
+        int parts = overImages ? threads : 1;
+        var partials = new nint[parts];
+        WorkerPool.Run(parts, t =>
+        {
+            // part 0 accumulates straight into dw; the others into their own buffers, added at the end
+            T* dw = t == 0 ? (T*)pdw : (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, wSize * sizeof(T));
+            partials[t] = (nint)dw;
+            T* col = pointwise ? null : (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
+            int n0 = g.N * t / parts, n1 = g.N * (t + 1) / parts;
+            if (n1 == n0) new Span<T>(dw, checked((int)wSize)).Clear();
+            for (int n = n0; n < n1; n++)
+                for (int gr = 0; gr < g.Groups; gr++)
+                {
+                    T* xg = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
+                    T* b = xg;
+                    if (!pointwise)
+                    {
+                        Im2Col(g, xg, col);
+                        b = col;
+                    }
+                    T* dyg = (T*)pdy + ((long)n * g.K + gr * g.Kg) * P;
+                    // dw_g[Kg × Q] (+)= dy_g[Kg × P] · colᵀ[P × Q] : B = colᵀ has row stride 1, column stride P
+                    Gemm.Run(g.Kg, Q, P, dyg, P, 1, b, 1, P, dw + (long)gr * g.Kg * Q, Q, 1,
+                        accumulate: n > n0, parallel: !overImages);
+                }
+        });
+        for (int t = 1; t < parts; t++)
+            SumInto((T*)pdw, (T*)partials[t], wSize);
+    }
+
+    private static void SumInto<T>(T* acc, T* x, long n) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) AddOp.Apply(new ReadOnlySpan<float>(acc, (int)n), new ReadOnlySpan<float>(x, (int)n), new Span<float>(acc, (int)n));
+        else AddOp.Apply(new ReadOnlySpan<double>(acc, (int)n), new ReadOnlySpan<double>(x, (int)n), new Span<double>(acc, (int)n));
+    }
+
+    /// <summary>The output columns ow whose input column ow·stride + off lies in [0, size).</summary>
+    private static (int Lo, int Hi) ValidRange(int outSize, int stride, int off, int size)
+    {
+        int lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+        int hi = size - 1 - off < 0 ? -1 : Math.Min(outSize - 1, (size - 1 - off) / stride);
+        return (Math.Min(lo, outSize), hi);
+    }
+
+    private static void Im2Col<T>(Conv2dGeometry g, T* x, T* col) where T : unmanaged
+    {
+        int OH = g.OH, OW = g.OW;
+        for (int c = 0; c < g.Cg; c++)
+            for (int r = 0; r < g.R; r++)
+                for (int s = 0; s < g.S; s++)
+                {
+                    T* dst = col + ((long)(c * g.R + r) * g.S + s) * OH * OW;
+                    int offW = s * g.DilationW - g.PadLeft;
+                    var (lo, hi) = ValidRange(OW, g.StrideW, offW, g.W);
+                    for (int oh = 0; oh < OH; oh++, dst += OW)
+                    {
+                        int ih = oh * g.StrideH - g.PadTop + r * g.DilationH;
+                        if ((uint)ih >= (uint)g.H || hi < lo)
+                        {
+                            new Span<T>(dst, OW).Clear();
+                            continue;
+                        }
+                        T* src = x + ((long)c * g.H + ih) * g.W + offW;
+                        for (int ow = 0; ow < lo; ow++) dst[ow] = default;
+                        if (g.StrideW == 1)
+                            new ReadOnlySpan<T>(src + lo, hi - lo + 1).CopyTo(new Span<T>(dst + lo, hi - lo + 1));
+                        else
+                            for (int ow = lo; ow <= hi; ow++) dst[ow] = src[ow * g.StrideW];
+                        for (int ow = hi + 1; ow < OW; ow++) dst[ow] = default;
+                    }
+                }
+    }
+
+    private static void Col2Im<T>(Conv2dGeometry g, T* col, T* dx) where T : unmanaged
+    {
+        int OH = g.OH, OW = g.OW;
+        for (int c = 0; c < g.Cg; c++)
+            for (int r = 0; r < g.R; r++)
+                for (int s = 0; s < g.S; s++)
+                {
+                    T* src = col + ((long)(c * g.R + r) * g.S + s) * OH * OW;
+                    int offW = s * g.DilationW - g.PadLeft;
+                    var (lo, hi) = ValidRange(OW, g.StrideW, offW, g.W);
+                    for (int oh = 0; oh < OH; oh++, src += OW)
+                    {
+                        int ih = oh * g.StrideH - g.PadTop + r * g.DilationH;
+                        if ((uint)ih >= (uint)g.H || hi < lo) continue;
+                        T* dst = dx + ((long)c * g.H + ih) * g.W + offW;
+                        if (g.StrideW == 1)
+                        {
+                            var d = new Span<T>(dst + lo, hi - lo + 1);
+                            if (typeof(T) == typeof(float))
+                                AddOp.Apply(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(d), new ReadOnlySpan<float>(src + lo, hi - lo + 1), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(d));
+                            else
+                                AddOp.Apply(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(d), new ReadOnlySpan<double>(src + lo, hi - lo + 1), System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(d));
+                        }
+                        else
+                            for (int ow = lo; ow <= hi; ow++)
+                            {
+                                if (typeof(T) == typeof(float)) ((float*)dst)[ow * g.StrideW] += ((float*)src)[ow];
+                                else ((double*)dst)[ow * g.StrideW] += ((double*)src)[ow];
+                            }
+                    }
+                }
+    }
+}

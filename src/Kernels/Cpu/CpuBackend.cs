@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// The CPU backend: our own kernels over 64-byte-aligned host memory, SIMD (TensorPrimitives for
+/// contiguous spans, Vector256/Vector512 intrinsics in the matrix and reduction kernels) and
+/// split across cores by <see cref="WorkerPool"/>. Float32 and Float64 everywhere; Int32, Int64 and
+/// Bool where <see cref="OpSupport"/> says so.
+/// </summary>
+public sealed unsafe partial class CpuBackend : IBackend
+{
+    /// <summary>The one instance.</summary>
+    public static CpuBackend Instance { get; } = new();
+
+    private CpuBackend() { }
+
+    /// <inheritdoc/>
+    public string Name => "cpu";
+
+    /// <summary>How many threads the kernels use (default: the number of cores, or ENGINE_NUM_THREADS).</summary>
+    public static int Threads
+    {
+        get => WorkerPool.Threads;
+        set => WorkerPool.Threads = value;
+    }
+
+    /// <inheritdoc/>
+    public DeviceBuffer Allocate(long bytes) => new NativeBuffer(bytes);
+
+    /// <inheritdoc/>
+    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long offset) where T : unmanaged =>
+        source.CopyTo(((NativeBuffer)destination).AsSpan<T>(offset, source.Length));
+
+    /// <inheritdoc/>
+    public void Download<T>(DeviceBuffer source, long offset, Span<T> destination) where T : unmanaged =>
+        ((NativeBuffer)source).AsSpan<T>(offset, destination.Length).CopyTo(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static T* Ptr<T>(in BufferView v) where T : unmanaged =>
+        (T*)((NativeBuffer)v.Buffer).Pointer + v.Layout.Offset;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static nint Addr<T>(in BufferView v) where T : unmanaged => (nint)Ptr<T>(v);
+
+    internal static Exception Unsupported(string op, DType t) =>
+        Errors.DTypeError(op, $"dtype {t.Name()} is not supported by the cpu backend");
+
+    // ---- elementwise drivers -------------------------------------------------------------
+
+    internal static void Map<TK, TA, TY>(in BufferView a, in BufferView y, long cost = 1)
+        where TK : IRow2<TA, TY> where TA : unmanaged where TY : unmanaged
+    {
+        nint pa = Addr<TA>(a), py = Addr<TY>(y);
+        new StridedLoop(y.Shape, a.Layout.Strides, y.Layout.Strides).Run((o, s, n) =>
+            TK.Row((TA*)pa + o[0], s[0], (TY*)py + o[1], s[1], n), cost);
+    }
+
+    internal static void Map<TK, TA, TB, TY>(in BufferView a, in BufferView b, in BufferView y, long cost = 1)
+        where TK : IRow3<TA, TB, TY> where TA : unmanaged where TB : unmanaged where TY : unmanaged
+    {
+        nint pa = Addr<TA>(a), pb = Addr<TB>(b), py = Addr<TY>(y);
+        new StridedLoop(y.Shape, a.Layout.Strides, b.Layout.Strides, y.Layout.Strides).Run((o, s, n) =>
+            TK.Row((TA*)pa + o[0], s[0], (TB*)pb + o[1], s[1], (TY*)py + o[2], s[2], n), cost);
+    }
+
+    // ---- fill, copy, cast ---------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Fill(DType dtype, double value, in BufferView y)
+    {
+        switch (dtype)
+        {
+            case DType.Float32: FillT(y, (float)value); break;
+            case DType.Float64: FillT(y, value); break;
+            case DType.Int32: FillT(y, (int)value); break;
+            case DType.Int64: FillT(y, (long)value); break;
+            case DType.Bool: FillT(y, (byte)(value != 0 ? 1 : 0)); break;
+            default: throw Unsupported("Fill", dtype);
+        }
+    }
+
+    private static void FillT<T>(in BufferView y, T value) where T : unmanaged
+    {
+        nint py = Addr<T>(y);
+        new StridedLoop(y.Shape, y.Layout.Strides).Run((o, s, n) =>
+        {
+            T* p = (T*)py + o[0];
+            if (s[0] == 1) new Span<T>(p, checked((int)n)).Fill(value);
+            else for (long i = 0; i < n; i++) p[i * s[0]] = value;
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Copy(DType xType, in BufferView x, DType yType, in BufferView y)
+    {
+        switch (xType)
+        {
+            case DType.Float32: CopyFrom<float>(yType, x, y); break;
+            case DType.Float64: CopyFrom<double>(yType, x, y); break;
+            case DType.Int32: CopyFrom<int>(yType, x, y); break;
+            case DType.Int64: CopyFrom<long>(yType, x, y); break;
+            case DType.Bool: CopyFrom<byte>(yType, x, y); break;
+            default: throw Unsupported("Copy", xType);
+        }
+    }
+
+    private static void CopyFrom<TA>(DType yType, in BufferView x, in BufferView y) where TA : unmanaged
+    {
+        switch (yType)
+        {
+            case DType.Float32: Map<CastRow<TA, float>, TA, float>(x, y); break;
+            case DType.Float64: Map<CastRow<TA, double>, TA, double>(x, y); break;
+            case DType.Int32: Map<CastRow<TA, int>, TA, int>(x, y); break;
+            case DType.Int64: Map<CastRow<TA, long>, TA, long>(x, y); break;
+            case DType.Bool: Map<CastRow<TA, byte>, TA, byte>(x, y); break;
+            default: throw Unsupported("Copy", yType);
+        }
+    }
+
+    // ---- unary, binary, compare, where ---------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y)
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: UnaryNumeric<NegOp>(dtype, x, y); break;
+            case UnaryOp.Exp: UnaryFloat<ExpOp>(dtype, x, y, 8); break;
+            case UnaryOp.Log: UnaryFloat<LogOp>(dtype, x, y, 8); break;
+            case UnaryOp.Sqrt: UnaryFloat<SqrtOp>(dtype, x, y); break;
+            case UnaryOp.Abs: UnaryNumeric<AbsOp>(dtype, x, y); break;
+            case UnaryOp.Sign: UnaryNumeric<SignOp>(dtype, x, y); break;
+            case UnaryOp.Tanh: UnaryFloat<TanhOp>(dtype, x, y, 8); break;
+            case UnaryOp.Sigmoid: UnaryFloat<SigmoidOp>(dtype, x, y, 8); break;
+            case UnaryOp.Relu: UnaryFloat<ReluOp>(dtype, x, y); break;
+            case UnaryOp.Erf: UnaryFloat<ErfOp>(dtype, x, y, 32); break;
+            case UnaryOp.Reciprocal: UnaryFloat<ReciprocalOp>(dtype, x, y); break;
+            case UnaryOp.Square: UnaryNumeric<SquareOp>(dtype, x, y); break;
+            case UnaryOp.Sin: UnaryFloat<SinOp>(dtype, x, y, 8); break;
+            case UnaryOp.Cos: UnaryFloat<CosOp>(dtype, x, y, 8); break;
+            case UnaryOp.Floor: UnaryFloat<FloorOp>(dtype, x, y); break;
+            case UnaryOp.Ceil: UnaryFloat<CeilOp>(dtype, x, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private static void UnaryFloat<TOp>(DType t, in BufferView x, in BufferView y, long cost = 1)
+        where TOp : IUnaryOp, IUnarySpanOp
+    {
+        if (t == DType.Float32) Map<UnaryRow<TOp, float>, float, float>(x, y, cost);
+        else if (t == DType.Float64) Map<UnaryRow<TOp, double>, double, double>(x, y, cost);
+        else throw Unsupported(typeof(TOp).Name[..^2], t);
+    }
+
+    private static void UnaryNumeric<TOp>(DType t, in BufferView x, in BufferView y)
+        where TOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp
+    {
+        if (t == DType.Int32) Map<IntUnaryRow<TOp, int>, int, int>(x, y);
+        else if (t == DType.Int64) Map<IntUnaryRow<TOp, long>, long, long>(x, y);
+        else UnaryFloat<TOp>(t, x, y);
+    }
+
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: BinaryNumeric<AddOp>(dtype, a, b, y); break;
+            case BinaryOp.Sub: BinaryNumeric<SubOp>(dtype, a, b, y); break;
+            case BinaryOp.Mul: BinaryNumeric<MulOp>(dtype, a, b, y); break;
+            case BinaryOp.Div: BinaryFloat<DivOp>(dtype, a, b, y); break;
+            case BinaryOp.Pow: BinaryFloat<PowOp>(dtype, a, b, y, 16); break;
+            case BinaryOp.Max: BinaryNumeric<MaxOp>(dtype, a, b, y); break;
+            case BinaryOp.Min: BinaryNumeric<MinOp>(dtype, a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private static void BinaryFloat<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y, long cost = 1)
+        where TOp : IBinaryOp, IBinarySpanOp
+    {
+        if (t == DType.Float32) Map<BinaryRow<TOp, float>, float, float, float>(a, b, y, cost);
+        else if (t == DType.Float64) Map<BinaryRow<TOp, double>, double, double, double>(a, b, y, cost);
+        else throw Unsupported(typeof(TOp).Name[..^2], t);
+    }
+
+    private static void BinaryNumeric<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y)
+        where TOp : IBinaryOp, IBinarySpanOp, IIntegerBinaryOp
+    {
+        if (t == DType.Int32) Map<IntBinaryRow<TOp, int>, int, int, int>(a, b, y);
+        else if (t == DType.Int64) Map<IntBinaryRow<TOp, long>, long, long, long>(a, b, y);
+        else BinaryFloat<TOp>(t, a, b, y);
+    }
+
+    /// <inheritdoc/>
+    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (op)
+        {
+            case CompareOp.Eq: CompareT<EqOp>(dtype, a, b, y); break;
+            case CompareOp.Ne: CompareT<NeOp>(dtype, a, b, y); break;
+            case CompareOp.Lt: CompareT<LtOp>(dtype, a, b, y); break;
+            case CompareOp.Le: CompareT<LeOp>(dtype, a, b, y); break;
+            case CompareOp.Gt: CompareT<GtOp>(dtype, a, b, y); break;
+            case CompareOp.Ge: CompareT<GeOp>(dtype, a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private static void CompareT<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : ICompareOp
+    {
+        switch (t)
+        {
+            case DType.Float32: Map<CompareRow<TOp, float>, float, float, byte>(a, b, y); break;
+            case DType.Float64: Map<CompareRow<TOp, double>, double, double, byte>(a, b, y); break;
+            case DType.Int32: Map<CompareRow<TOp, int>, int, int, byte>(a, b, y); break;
+            case DType.Int64: Map<CompareRow<TOp, long>, long, long, byte>(a, b, y); break;
+            case DType.Bool: Map<CompareRow<TOp, byte>, byte, byte, byte>(a, b, y); break;
+            default: throw Unsupported("Compare", t);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Where(DType dtype, in BufferView condition, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (dtype.SizeOf())
+        {
+            case 1: WhereT<byte>(condition, a, b, y); break;
+            case 4: WhereT<int>(condition, a, b, y); break;
+            case 8: WhereT<long>(condition, a, b, y); break;
+            default: throw Unsupported("Where", dtype);
+        }
+    }
+
+    private static void WhereT<T>(in BufferView c, in BufferView a, in BufferView b, in BufferView y) where T : unmanaged
+    {
+        nint pc = Addr<byte>(c), pa = Addr<T>(a), pb = Addr<T>(b), py = Addr<T>(y);
+        new StridedLoop(y.Shape, c.Layout.Strides, a.Layout.Strides, b.Layout.Strides, y.Layout.Strides).Run((o, s, n) =>
+        {
+            byte* cp = (byte*)pc + o[0];
+            T* ap = (T*)pa + o[1], bp = (T*)pb + o[2], yp = (T*)py + o[3];
+            for (long i = 0; i < n; i++)
+                yp[i * s[3]] = cp[i * s[0]] != 0 ? ap[i * s[1]] : bp[i * s[2]];
+        });
+    }
+}

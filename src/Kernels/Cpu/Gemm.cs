@@ -1,0 +1,296 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// A packed, cache-blocked matrix product in the BLIS style, for float and double:
+/// C[m×n] = A[m×k] · B[k×n] (+ C when accumulating), every operand with arbitrary row and column
+/// strides (a transpose is just swapped strides).
+/// </summary>
+/// <remarks>
+/// Loops, outermost first: columns of C in blocks of NC; the k dimension in blocks of KC (B's
+/// KC×NC block is packed into NR-wide column panels); rows in blocks of MC (A's MC×KC block is
+/// packed into MR-tall row panels); then every MR×NR tile of C is computed by the register-blocked
+/// micro-kernel, which keeps the whole tile in vector registers and does k rank-1 updates with FMAs.
+/// Two micro-kernels: 6×(4 Vector512) where AVX-512 is accelerated, 6×(2 Vector256) on AVX2;
+/// each keeps MR·NV accumulators + NV B vectors + 1 broadcast within the register file
+/// (29 of 32 zmm, 15 of 16 ymm). Partial tiles at the edges run the full kernel into a scratch tile
+/// and copy the valid part. Packed panels are zero-padded, so a partial panel needs no special case.
+/// Large products are split over threads as a grid of row blocks × column chunks, handed out
+/// dynamically; each task packs its own panels into per-thread buffers.
+/// </remarks>
+internal static unsafe class Gemm
+{
+    /// <summary>Use the AVX-512 micro-kernel (tests may force either; both are correct everywhere).</summary>
+    internal static bool UseVector512 = Vector512.IsHardwareAccelerated;
+
+    /// <summary>Multiply-adds below which a product stays on the calling thread.</summary>
+    internal const long ParallelMacs = 1L << 20;
+
+    private const int MR = 6;
+
+    private readonly struct Blocking
+    {
+        public readonly int NR, MC, KC, NC;
+        public Blocking(int nr, int mc, int kc)
+        {
+            NR = nr; MC = mc; KC = kc;
+            NC = Math.Max(4096 / nr, 1) * nr;
+        }
+    }
+
+    private static Blocking For<T>() where T : unmanaged =>
+        UseVector512
+            ? new Blocking(4 * Vector512<T>.Count, typeof(T) == typeof(float) ? 192 : 96, 384)
+            : new Blocking(2 * Vector256<T>.Count, typeof(T) == typeof(float) ? 144 : 72, 256);
+
+    /// <summary>C = A·B (+C when <paramref name="accumulate"/>); <paramref name="parallel"/> allows splitting over threads.</summary>
+    public static void Run<T>(int m, int n, int k,
+        T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC,
+        bool accumulate, bool parallel) where T : unmanaged
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            if (!accumulate)
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) c[i * rsC + j * csC] = default;
+            return;
+        }
+        var bl = For<T>();
+        int threads = parallel && (long)m * n * k >= ParallelMacs ? WorkerPool.Threads : 1;
+        if (threads <= 1)
+        {
+            Serial(bl, m, n, k, a, rsA, csA, b, rsB, csB, c, rsC, csC, accumulate);
+            return;
+        }
+        // Tasks are (row block, column chunk) pairs handed out dynamically, each packing its own
+        // panels: packing costs 1/MC + 1/width of the arithmetic (about 2 %), and a thread slowed
+        // by a noisy neighbour simply takes fewer tasks.
+        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
+        int rowBlocks = (m + bl.MC - 1) / bl.MC, colPanels = (n + bl.NR - 1) / bl.NR;
+        int chunks = Math.Clamp((4 * threads + rowBlocks - 1) / rowBlocks, 1, Math.Max(1, colPanels / 4));
+        int panelsPerChunk = (colPanels + chunks - 1) / chunks;
+        chunks = (colPanels + panelsPerChunk - 1) / panelsPerChunk;
+        WorkerPool.Run(rowBlocks * chunks, t =>
+        {
+            int i0 = t / chunks * bl.MC, j0 = t % chunks * panelsPerChunk * bl.NR;
+            int mi = Math.Min(bl.MC, m - i0), nj = Math.Min(panelsPerChunk * bl.NR, n - j0);
+            Serial(bl, mi, nj, k, (T*)pa + i0 * rsA, rsA, csA, (T*)pb + j0 * csB, rsB, csB,
+                (T*)pc + i0 * rsC + j0 * csC, rsC, csC, accumulate);
+        });
+    }
+
+    private static void Serial<T>(in Blocking bl, int m, int n, int k,
+        T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC, bool accumulate) where T : unmanaged
+    {
+        int nr = bl.NR;
+        T* pa = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmA, (long)((bl.MC + MR - 1) / MR * MR) * bl.KC * sizeof(T));
+        T* pb = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmB, (long)((Math.Min(bl.NC, n) + nr - 1) / nr * nr) * bl.KC * sizeof(T));
+        T* tile = stackalloc T[MR * 64];
+        for (int jc = 0; jc < n; jc += bl.NC)
+        {
+            int nc = Math.Min(bl.NC, n - jc);
+            for (int pc = 0; pc < k; pc += bl.KC)
+            {
+                int kc = Math.Min(bl.KC, k - pc);
+                bool overwrite = pc == 0 && !accumulate;
+                PackB(kc, nc, nr, b + pc * rsB + jc * csB, rsB, csB, pb);
+                for (int ic = 0; ic < m; ic += bl.MC)
+                {
+                    int mc = Math.Min(bl.MC, m - ic);
+                    PackA(mc, kc, a + ic * rsA + pc * csA, rsA, csA, pa);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nrr = Math.Min(nr, nc - jr);
+                        T* bp = pb + (long)jr * kc;
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int mr = Math.Min(MR, mc - ir);
+                            T* ap = pa + (long)ir * kc;
+                            T* cp = c + (ic + ir) * rsC + (jc + jr) * csC;
+                            if (mr == MR && nrr == nr && csC == 1)
+                                Kernel(kc, ap, bp, cp, rsC, overwrite);
+                            else
+                            {
+                                Kernel(kc, ap, bp, tile, nr, true);
+                                for (int i = 0; i < mr; i++)
+                                    for (int j = 0; j < nrr; j++)
+                                    {
+                                        ref T dst = ref cp[i * rsC + j * csC];
+                                        dst = overwrite ? tile[i * nr + j] : Add(dst, tile[i * nr + j]);
+                                    }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Add<T>(T x, T y) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { float r = Unsafe.As<T, float>(ref x) + Unsafe.As<T, float>(ref y); return Unsafe.As<float, T>(ref r); }
+        double d = Unsafe.As<T, double>(ref x) + Unsafe.As<T, double>(ref y);
+        return Unsafe.As<double, T>(ref d);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    {
+        if (UseVector512) Kernel512(kc, a, b, c, ldc, overwrite);
+        else Kernel256(kc, a, b, c, ldc, overwrite);
+    }
+
+    /// <summary>Packs an mc×kc block of A into MR-row panels: panel[p·MR + r] = A[r, p], zero rows past mc.</summary>
+    private static void PackA<T>(int mc, int kc, T* a, long rsA, long csA, T* dst) where T : unmanaged
+    {
+        for (int i = 0; i < mc; i += MR)
+        {
+            int mr = Math.Min(MR, mc - i);
+            T* src = a + i * rsA;
+            if (csA == 1)
+            {
+                for (int r = 0; r < mr; r++)
+                {
+                    T* row = src + r * rsA;
+                    for (int p = 0; p < kc; p++) dst[p * MR + r] = row[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                    for (int r = 0; r < mr; r++) dst[p * MR + r] = src[r * rsA + p * csA];
+            }
+            if (mr < MR)
+                for (int p = 0; p < kc; p++)
+                    for (int r = mr; r < MR; r++) dst[p * MR + r] = default;
+            dst += MR * kc;
+        }
+    }
+
+    /// <summary>Packs a kc×nc block of B into NR-column panels: panel[p·NR + j] = B[p, j], zero columns past nc.</summary>
+    private static void PackB<T>(int kc, int nc, int nr, T* b, long rsB, long csB, T* dst) where T : unmanaged
+    {
+        for (int j = 0; j < nc; j += nr)
+        {
+            int w = Math.Min(nr, nc - j);
+            T* src = b + j * csB;
+            if (csB == 1 && w == nr)
+            {
+                for (int p = 0; p < kc; p++)
+                    new ReadOnlySpan<T>(src + p * rsB, nr).CopyTo(new Span<T>(dst + p * nr, nr));
+            }
+            else
+            {
+                if (w < nr)
+                    new Span<T>(dst, kc * nr).Clear();
+                for (int jj = 0; jj < w; jj++)
+                {
+                    T* col = src + jj * csB;
+                    for (int p = 0; p < kc; p++) dst[p * nr + jj] = col[p * rsB];
+                }
+            }
+            dst += nr * kc;
+        }
+    }
+
+    /// <summary>The AVX2 micro-kernel: a 6 × (2 Vector256) tile of C in 12 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Kernel256<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var av = Vector256.Create(a[0]); c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01);
+            av = Vector256.Create(a[1]); c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11);
+            av = Vector256.Create(a[2]); c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21);
+            av = Vector256.Create(a[3]); c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31);
+            av = Vector256.Create(a[4]); c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41);
+            av = Vector256.Create(a[5]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
+            a += MR;
+            b += 2 * w;
+        }
+        Store(c, w, overwrite, c00, c01); c += ldc;
+        Store(c, w, overwrite, c10, c11); c += ldc;
+        Store(c, w, overwrite, c20, c21); c += ldc;
+        Store(c, w, overwrite, c30, c31); c += ldc;
+        Store(c, w, overwrite, c40, c41); c += ldc;
+        Store(c, w, overwrite, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, int w, bool overwrite, Vector256<T> v0, Vector256<T> v1) where T : unmanaged
+    {
+        if (!overwrite)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + w);
+        }
+        v0.Store(c);
+        v1.Store(c + w);
+    }
+
+    /// <summary>The AVX-512 micro-kernel: a 6 × (4 Vector512) tile of C in 24 accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Kernel512<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
+                     c10 = default, c11 = default, c12 = default, c13 = default,
+                     c20 = default, c21 = default, c22 = default, c23 = default,
+                     c30 = default, c31 = default, c32 = default, c33 = default,
+                     c40 = default, c41 = default, c42 = default, c43 = default,
+                     c50 = default, c51 = default, c52 = default, c53 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var b2 = Vector512.Load(b + 2 * w);
+            var b3 = Vector512.Load(b + 3 * w);
+            var av = Vector512.Create(a[0]);
+            c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01); c02 = Simd.Fma(av, b2, c02); c03 = Simd.Fma(av, b3, c03);
+            av = Vector512.Create(a[1]);
+            c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11); c12 = Simd.Fma(av, b2, c12); c13 = Simd.Fma(av, b3, c13);
+            av = Vector512.Create(a[2]);
+            c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21); c22 = Simd.Fma(av, b2, c22); c23 = Simd.Fma(av, b3, c23);
+            av = Vector512.Create(a[3]);
+            c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31); c32 = Simd.Fma(av, b2, c32); c33 = Simd.Fma(av, b3, c33);
+            av = Vector512.Create(a[4]);
+            c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41); c42 = Simd.Fma(av, b2, c42); c43 = Simd.Fma(av, b3, c43);
+            av = Vector512.Create(a[5]);
+            c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51); c52 = Simd.Fma(av, b2, c52); c53 = Simd.Fma(av, b3, c53);
+            a += MR;
+            b += 4 * w;
+        }
+        Store(c, w, overwrite, c00, c01, c02, c03); c += ldc;
+        Store(c, w, overwrite, c10, c11, c12, c13); c += ldc;
+        Store(c, w, overwrite, c20, c21, c22, c23); c += ldc;
+        Store(c, w, overwrite, c30, c31, c32, c33); c += ldc;
+        Store(c, w, overwrite, c40, c41, c42, c43); c += ldc;
+        Store(c, w, overwrite, c50, c51, c52, c53);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, int w, bool overwrite, Vector512<T> v0, Vector512<T> v1, Vector512<T> v2, Vector512<T> v3)
+        where T : unmanaged
+    {
+        if (!overwrite)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + w);
+            v2 += Vector512.Load(c + 2 * w);
+            v3 += Vector512.Load(c + 3 * w);
+        }
+        v0.Store(c);
+        v1.Store(c + w);
+        v2.Store(c + 2 * w);
+        v3.Store(c + 3 * w);
+    }
+}

@@ -1,0 +1,51 @@
+using System.Runtime.InteropServices;
+
+namespace Engine.Kernels;
+
+/// <summary>A block of memory owned by one backend. Tensors hold these through a pool.</summary>
+public abstract class DeviceBuffer : IDisposable
+{
+    /// <summary>The size in bytes.</summary>
+    public abstract long ByteLength { get; }
+
+    /// <summary>Releases the memory to the system (pools call this only when they trim).</summary>
+    public abstract void Dispose();
+}
+
+/// <summary>
+/// Host memory aligned to 64 bytes (a cache line and one AVX-512 vector), for <see cref="CpuBackend"/>.
+/// It has no finalizer: its owner (the tensor storage pool) frees it explicitly.
+/// </summary>
+public sealed unsafe class NativeBuffer : DeviceBuffer
+{
+    private void* _pointer;
+    private readonly long _bytes;
+
+    /// <summary>Allocates <paramref name="bytes"/> bytes, 64-byte aligned, uninitialised.</summary>
+    public NativeBuffer(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        _bytes = bytes;
+        _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
+        GC.AddMemoryPressure(Math.Max(bytes, 64));
+    }
+
+    /// <summary>The address of the first byte.</summary>
+    public void* Pointer => _pointer != null ? _pointer : throw new ObjectDisposedException(nameof(NativeBuffer));
+
+    /// <inheritdoc/>
+    public override long ByteLength => _bytes;
+
+    /// <summary>The memory as a span of <typeparamref name="T"/> starting at element <paramref name="offset"/>.</summary>
+    public Span<T> AsSpan<T>(long offset, long length) where T : unmanaged =>
+        new((T*)Pointer + offset, checked((int)length));
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        if (_pointer == null) return;
+        NativeMemory.AlignedFree(_pointer);
+        _pointer = null;
+        GC.RemoveMemoryPressure(Math.Max(_bytes, 64));
+    }
+}

@@ -1,0 +1,49 @@
+using Engine.Kernels;
+
+namespace Engine;
+
+/// <summary>
+/// A reference-counted buffer shared by a tensor and its views. Each live (undisposed) tensor
+/// handle holds one reference; the last release returns the buffer to its pool. A storage whose
+/// handles were dropped without disposal is returned by its finalizer instead.
+/// </summary>
+internal sealed class Storage
+{
+    private readonly MemoryPool _pool;
+    private DeviceBuffer? _buffer;
+    private int _refs = 1;
+
+    public Storage(Device device, long bytes)
+    {
+        Device = device;
+        _pool = MemoryPool.For(device);
+        _buffer = _pool.Rent(bytes);
+    }
+
+    public Device Device { get; }
+
+    public DeviceBuffer Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Storage));
+
+    public IBackend Backend => Device.Backend;
+
+    public void AddRef()
+    {
+        if (Interlocked.Increment(ref _refs) <= 1)
+            throw new ObjectDisposedException(nameof(Storage));
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) == 0) Free();
+    }
+
+    private void Free()
+    {
+        var b = Interlocked.Exchange(ref _buffer, null);
+        if (b == null) return;
+        _pool.Return(b);
+        GC.SuppressFinalize(this);
+    }
+
+    ~Storage() => Free();
+}

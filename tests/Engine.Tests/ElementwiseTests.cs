@@ -1,0 +1,180 @@
+namespace Engine.Tests;
+
+/// <summary>
+/// Forward of every elementwise op in <see cref="OpDb"/> against its float64 reference, on random
+/// shapes: same shape, broadcast, scalar, rank 0, empty and non-contiguous operands, and on
+/// NaN/±∞/±0. Stamped out once per backend by a sealed subclass.
+/// </summary>
+public abstract class ElementwiseTests
+{
+    public static TheoryData<string, DType> UnaryCases()
+    {
+        var d = new TheoryData<string, DType>();
+        foreach (var op in OpDb.Unary)
+        {
+            d.Add(op.Name, DType.Float32);
+            d.Add(op.Name, DType.Float64);
+            if (op.Integers) { d.Add(op.Name, DType.Int32); d.Add(op.Name, DType.Int64); }
+        }
+        return d;
+    }
+
+    public static TheoryData<string, DType> BinaryCases()
+    {
+        var d = new TheoryData<string, DType>();
+        foreach (var op in OpDb.Binary.Concat(OpDb.Compare))
+        {
+            d.Add(op.Name, DType.Float32);
+            d.Add(op.Name, DType.Float64);
+            if (op.Integers) { d.Add(op.Name, DType.Int32); d.Add(op.Name, DType.Int64); }
+        }
+        return d;
+    }
+
+    private static BinaryCase FindBinary(string name) => OpDb.Binary.Concat(OpDb.Compare).Single(o => o.Name == name);
+
+    internal static int[] RandomShape(Random rng, int maxRank = 4, int maxSize = 5)
+    {
+        int rank = rng.Next(0, maxRank + 1);
+        return [.. Enumerable.Range(0, rank).Select(_ => rng.Next(1, maxSize + 1))];
+    }
+
+    private static Tensor Input(Random rng, int[] shape, double lo, double hi, DType dtype) =>
+        dtype.IsFloating() ? Data.Uniform(rng, shape, lo, hi, dtype) : Data.Ints(rng, shape, (int)Math.Ceiling(lo), (int)Math.Floor(hi) + 1, dtype);
+
+    [Theory, MemberData(nameof(UnaryCases))]
+    public void Unary_matches_reference_on_random_shapes(string name, DType dtype)
+    {
+        var op = OpDb.Unary.Single(o => o.Name == name);
+        var rng = new Random(name.GetHashCode() & 0xffff);
+        using var scope = Tensor.Scope();
+        List<int[]> shapes = [[], [0], [3, 0, 2], [1000]];
+        for (int i = 0; i < 6; i++) shapes.Add(RandomShape(rng));
+        foreach (var shape in shapes)
+        {
+            var x = Input(rng, shape, op.Lo, op.Hi, dtype);
+            var y = op.Op(x);
+            Assert.Equal(dtype, y.DType);
+            Check.Equal(RefArray.Of(x).Map(op.Ref), y, $"{name} {Errors.Shape(shape)}");
+        }
+        if (!dtype.IsFloating()) return;
+        for (int kind = 0; kind < 3; kind++)
+        {
+            var shape = new[] { 3, 4, 5 };
+            var x = Data.NonContiguous(rng, shape, op.Lo, op.Hi, dtype, kind);
+            Assert.False(x.IsContiguous);
+            Check.Equal(RefArray.Of(x).Map(op.Ref), op.Op(x), $"{name} non-contiguous kind {kind}");
+        }
+    }
+
+    [Theory, MemberData(nameof(UnaryCases))]
+    public void Unary_propagates_special_values(string name, DType dtype)
+    {
+        if (!dtype.IsFloating()) return;
+        var op = OpDb.Unary.Single(o => o.Name == name);
+        using var scope = Tensor.Scope();
+        var x = Tensor.FromArray(OpDb.Specials).To(dtype);
+        Check.Equal(RefArray.Of(x).Map(op.Ref), op.Op(x), $"{name} specials");
+    }
+
+    [Theory, MemberData(nameof(BinaryCases))]
+    public void Binary_matches_reference_with_broadcasting(string name, DType dtype)
+    {
+        var op = FindBinary(name);
+        var rng = new Random(name.GetHashCode() & 0xffff);
+        using var scope = Tensor.Scope();
+        List<(int[], int[])> pairs =
+        [
+            ([], []), ([4], []), ([], [4]), ([0], [1]), ([2, 0], [0]), ([3, 1], [1, 4]), ([2, 3, 4], [4]),
+            ([2, 1, 4], [3, 1]), ([5, 1, 1, 2], [1, 3, 2, 1]), ([1000], [1000]), ([300, 7], [300, 1]), ([7, 300], [300]),
+        ];
+        for (int i = 0; i < 6; i++)
+        {
+            var s = RandomShape(rng);
+            // drop or unit-ify random dims of s for the other operand
+            var t = s.Skip(rng.Next(0, s.Length + 1)).Select(n => rng.Next(2) == 0 ? 1 : n).ToArray();
+            pairs.Add(rng.Next(2) == 0 ? (s, t) : (t, s));
+        }
+        foreach (var (sa, sb) in pairs)
+        {
+            var a = Input(rng, sa, op.Lo, op.Hi, dtype);
+            var b = Input(rng, sb, op.LoB, op.HiB, dtype);
+            var y = op.Op(a, b);
+            Check.Equal(RefArray.Zip(RefArray.Of(a), RefArray.Of(b), op.Ref), y, $"{name} {Errors.Shape(sa)} x {Errors.Shape(sb)}");
+        }
+        if (op.WithScalar is { } withScalar)
+        {
+            var a = Input(rng, [3, 4], op.Lo, op.Hi, dtype);
+            double s = dtype.IsFloating() ? 0.75 * op.HiB : Math.Floor(op.HiB);
+            using var st = Tensor.Scalar(s, dtype);
+            Check.Equal(RefArray.Zip(RefArray.Of(a), RefArray.Of(st), op.Ref), withScalar(a, s), $"{name} with scalar {s}");
+        }
+    }
+
+    [Theory, MemberData(nameof(BinaryCases))]
+    public void Binary_on_non_contiguous_operands(string name, DType dtype)
+    {
+        if (!dtype.IsFloating()) return;
+        var op = FindBinary(name);
+        var rng = new Random(17);
+        using var scope = Tensor.Scope();
+        for (int kind = 0; kind < 3; kind++)
+        {
+            var a = Data.NonContiguous(rng, [4, 3, 5], op.Lo, op.Hi, dtype, kind);
+            var b = Data.NonContiguous(rng, [3, 5], op.LoB, op.HiB, dtype, kind + 1);
+            Check.Equal(RefArray.Zip(RefArray.Of(a), RefArray.Of(b), op.Ref), op.Op(a, b), $"{name} non-contiguous kind {kind}");
+        }
+    }
+
+    [Theory, MemberData(nameof(BinaryCases))]
+    public void Binary_propagates_special_values(string name, DType dtype)
+    {
+        if (!dtype.IsFloating()) return;
+        var op = FindBinary(name);
+        using var scope = Tensor.Scope();
+        var v = Tensor.FromArray(OpDb.Specials).To(dtype);
+        var a = v.Reshape(-1, 1);
+        var b = v.Reshape(1, -1);
+        Check.Equal(RefArray.Zip(RefArray.Of(a), RefArray.Of(b), op.Ref), op.Op(a, b), $"{name} specials");
+    }
+
+    [Fact]
+    public void Where_selects_with_broadcast_condition()
+    {
+        using var scope = Tensor.Scope();
+        var rng = new Random(3);
+        var a = Data.Uniform(rng, [3, 4], -1, 1);
+        var b = Data.Uniform(rng, [4], -1, 1);
+        var c = Tensor.FromArray(new[] { true, false, false }).Reshape(3, 1);
+        var y = Tensor.Where(c, a, b);
+        var ra = RefArray.Of(a);
+        var rb = RefArray.Of(b);
+        var expected = new RefArray([3, 4], [.. Enumerable.Range(0, 12).Select(i => i / 4 == 0 ? ra.Data[i] : rb.Data[i % 4])]);
+        Check.Equal(expected, y);
+    }
+
+    [Fact]
+    public void Bool_tensors_compare_for_equality()
+    {
+        using var scope = Tensor.Scope();
+        var a = Tensor.FromArray(new[] { true, false, true });
+        var b = Tensor.FromArray(new[] { true, true, false });
+        Assert.Equal(new[] { true, false, false }, a.Eq(b).ToArray<bool>());
+        Assert.Equal(new[] { false, true, true }, a.Ne(b).ToArray<bool>());
+    }
+
+    [Fact]
+    public void In_place_ops_write_into_the_tensor_and_its_views()
+    {
+        using var scope = Tensor.Scope();
+        var x = Tensor.Zeros(2, 3);
+        var row = x.Select(0, 1);
+        row.AddInPlace(Tensor.FromArray(new float[] { 1, 2, 3 }));
+        x.MulInPlace(2);
+        Assert.Equal(new float[] { 0, 0, 0, 2, 4, 6 }, x.ToArray<float>());
+        x.FillInPlace(7);
+        Assert.All(x.ToArray<float>(), v => Assert.Equal(7f, v));
+    }
+}
+
+public sealed class CpuElementwiseTests : ElementwiseTests;
