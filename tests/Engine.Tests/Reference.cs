@@ -161,15 +161,21 @@ public static class Data
     {
         var v = new double[RefArray.Numel(shape)];
         for (int i = 0; i < v.Length; i++) v[i] = lo + (hi - lo) * rng.NextDouble();
-        using var t = Tensor.FromArray(v, shape);
-        return t.To(dtype);
+        return Make(v, shape, dtype);
     }
 
     public static Tensor Ints(Random rng, int[] shape, int lo, int hi, DType dtype)
     {
         var v = new double[RefArray.Numel(shape)];
         for (int i = 0; i < v.Length; i++) v[i] = rng.Next(lo, hi);
-        using var t = Tensor.FromArray(v, shape);
+        return Make(v, shape, dtype);
+    }
+
+    /// <summary>FromArray takes a one-element array as shape [1]; rank 0 needs the reshape.</summary>
+    private static Tensor Make(double[] v, int[] shape, DType dtype)
+    {
+        using var flat = Tensor.FromArray(v);
+        using var t = flat.Reshape(shape);
         return t.To(dtype);
     }
 

@@ -30,20 +30,22 @@ internal static unsafe class Gemm
 
     private const int MR = 6;
 
+    /// <summary>Block sizes and the micro-kernel, fixed once per product.</summary>
     private readonly struct Blocking
     {
+        public readonly bool Wide;
         public readonly int NR, MC, KC, NC;
-        public Blocking(int nr, int mc, int kc)
+        public Blocking(bool wide, int nr, int mc, int kc)
         {
-            NR = nr; MC = mc; KC = kc;
+            Wide = wide; NR = nr; MC = mc; KC = kc;
             NC = Math.Max(4096 / nr, 1) * nr;
         }
     }
 
     private static Blocking For<T>() where T : unmanaged =>
         UseVector512
-            ? new Blocking(4 * Vector512<T>.Count, typeof(T) == typeof(float) ? 192 : 96, 384)
-            : new Blocking(2 * Vector256<T>.Count, typeof(T) == typeof(float) ? 144 : 72, 256);
+            ? new Blocking(true, 4 * Vector512<T>.Count, typeof(T) == typeof(float) ? 192 : 96, 384)
+            : new Blocking(false, 2 * Vector256<T>.Count, typeof(T) == typeof(float) ? 144 : 72, 256);
 
     /// <summary>C = A·B (+C when <paramref name="accumulate"/>); <paramref name="parallel"/> allows splitting over threads.</summary>
     public static void Run<T>(int m, int n, int k,
@@ -111,10 +113,10 @@ internal static unsafe class Gemm
                             T* ap = pa + (long)ir * kc;
                             T* cp = c + (ic + ir) * rsC + (jc + jr) * csC;
                             if (mr == MR && nrr == nr && csC == 1)
-                                Kernel(kc, ap, bp, cp, rsC, overwrite);
+                                Kernel(bl.Wide, kc, ap, bp, cp, rsC, overwrite);
                             else
                             {
-                                Kernel(kc, ap, bp, tile, nr, true);
+                                Kernel(bl.Wide, kc, ap, bp, tile, nr, true);
                                 for (int i = 0; i < mr; i++)
                                     for (int j = 0; j < nrr; j++)
                                     {
@@ -138,9 +140,9 @@ internal static unsafe class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    private static void Kernel<T>(bool wide, int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
     {
-        if (UseVector512) Kernel512(kc, a, b, c, ldc, overwrite);
+        if (wide) Kernel512(kc, a, b, c, ldc, overwrite);
         else Kernel256(kc, a, b, c, ldc, overwrite);
     }
 

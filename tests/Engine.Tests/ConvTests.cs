@@ -1,0 +1,108 @@
+namespace Engine.Tests;
+
+/// <summary>Convolution forward and both backward directions against direct seven-loop references.</summary>
+public abstract class ConvTests
+{
+    public sealed record ConvCase(int N, int C, int H, int W, int K, int R, int S, Size2d Stride, Padding2d Padding, Size2d Dilation, int Groups)
+    {
+        public Conv2dOptions Options => new() { Stride = Stride, Padding = Padding, Dilation = Dilation, Groups = Groups };
+        public override string ToString() => $"N{N} C{C} {H}x{W} K{K} {R}x{S} s{Stride} p{Padding} d{Dilation} g{Groups}";
+    }
+
+    public static readonly ConvCase[] Cases =
+    [
+        new(1, 1, 5, 5, 1, 3, 3, 1, 0, 1, 1),
+        new(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1),
+        new(2, 3, 8, 9, 5, 3, 2, (2, 1), (1, 0), 1, 1),
+        new(1, 2, 9, 9, 3, 3, 3, 2, new Padding2d(0, 1, 1, 0), 1, 1),          // asymmetric, like CNTK's exports
+        new(2, 4, 10, 8, 6, 3, 3, 1, 2, 2, 1),                                  // dilation
+        new(2, 4, 6, 6, 6, 3, 3, 1, 1, 1, 2),                                   // groups
+        new(1, 4, 5, 5, 4, 3, 3, 1, 1, 1, 4),                                   // depthwise
+        new(3, 5, 6, 7, 4, 1, 1, 1, 0, 1, 1),                                   // pointwise: no im2col
+        new(2, 6, 6, 6, 4, 1, 1, 2, 0, 1, 2),                                   // strided pointwise, groups
+        new(4, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1),                                // enough work to split over images
+        new(1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1),                               // one image: products split instead
+        new(2, 3, 4, 4, 2, 5, 5, 1, 2, 1, 1),                                   // kernel larger than input, padded
+    ];
+
+    public static TheoryData<int, DType> CaseIndices()
+    {
+        var d = new TheoryData<int, DType>();
+        for (int i = 0; i < Cases.Length; i++) { d.Add(i, DType.Float32); d.Add(i, DType.Float64); }
+        return d;
+    }
+
+    private static (int OH, int OW) OutSize(ConvCase c) =>
+        ((c.H + c.Padding.Top + c.Padding.Bottom - c.Dilation.H * (c.R - 1) - 1) / c.Stride.H + 1,
+         (c.W + c.Padding.Left + c.Padding.Right - c.Dilation.W * (c.S - 1) - 1) / c.Stride.W + 1);
+
+    /// <summary>Visits every (output, input, weight) index triple that contributes to the convolution.</summary>
+    private static void ForEachTap(ConvCase c, Action<int[], int[], int[]> visit)
+    {
+        var (oh, ow) = OutSize(c);
+        int cg = c.C / c.Groups, kg = c.K / c.Groups;
+        for (int n = 0; n < c.N; n++)
+            for (int k = 0; k < c.K; k++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++)
+                        for (int ci = 0; ci < cg; ci++)
+                            for (int r = 0; r < c.R; r++)
+                                for (int s = 0; s < c.S; s++)
+                                {
+                                    int ih = i * c.Stride.H - c.Padding.Top + r * c.Dilation.H;
+                                    int iw = j * c.Stride.W - c.Padding.Left + s * c.Dilation.W;
+                                    if (ih < 0 || ih >= c.H || iw < 0 || iw >= c.W) continue;
+                                    visit([n, k, i, j], [n, k / kg * cg + ci, ih, iw], [k, ci, r, s]);
+                                }
+    }
+
+    private static int Flat(int[] idx, int[] shape)
+    {
+        int f = 0;
+        for (int d = 0; d < shape.Length; d++) f = f * shape[d] + idx[d];
+        return f;
+    }
+
+    [Theory, MemberData(nameof(CaseIndices))]
+    public void Forward_and_backward_match_direct_loops(int caseIndex, DType dtype)
+    {
+        var c = Cases[caseIndex];
+        var rng = new Random(caseIndex);
+        using var scope = Tensor.Scope();
+        var (oh, ow) = OutSize(c);
+        int[] xs = [c.N, c.C, c.H, c.W], ws = [c.K, c.C / c.Groups, c.R, c.S], ys = [c.N, c.K, oh, ow];
+        var x = Data.Uniform(rng, xs, -1, 1, dtype);
+        var w = Data.Uniform(rng, ws, -1, 1, dtype);
+        var bias = Data.Uniform(rng, [c.K], -1, 1, dtype);
+        var dy = Data.Uniform(rng, ys, -1, 1, dtype);
+        var rx = RefArray.Of(x); var rw = RefArray.Of(w); var rb = RefArray.Of(bias); var rdy = RefArray.Of(dy);
+        var y = RefArray.Zeros(ys); var dx = RefArray.Zeros(xs); var dw = RefArray.Zeros(ws);
+        for (int i = 0; i < y.Data.Length; i++) y.Data[i] = rb.Data[RefArray.Unravel(i, ys)[1]];
+        ForEachTap(c, (o, xi, wi) =>
+        {
+            int fo = Flat(o, ys), fx = Flat(xi, xs), fw = Flat(wi, ws);
+            y.Data[fo] += rx.Data[fx] * rw.Data[fw];
+            dx.Data[fx] += rdy.Data[fo] * rw.Data[fw];
+            dw.Data[fw] += rdy.Data[fo] * rx.Data[fx];
+        });
+        int taps = c.C / c.Groups * c.R * c.S;
+        double tol = dtype == DType.Float32 ? 3e-6 * taps : 1e-13 * taps;
+        Check.Equal(y, x.Conv2d(w, bias, c.Options), 0, tol, $"forward {c}");
+        Check.Equal(dx, Tensor.Conv2dBackwardInput(dy, w, xs, c.Options), 0, tol, $"backward-input {c}");
+        double wtol = (dtype == DType.Float32 ? 3e-6 : 1e-13) * c.N * oh * ow;
+        Check.Equal(dw, Tensor.Conv2dBackwardWeight(x, dy, ws, c.Options), 0, wtol, $"backward-weight {c}");
+    }
+
+    [Fact]
+    public void Convolution_of_non_contiguous_input_equals_that_of_its_copy()
+    {
+        var rng = new Random(99);
+        using var scope = Tensor.Scope();
+        var x = Data.Uniform(rng, [2, 5, 6, 3], -1, 1).Permute(0, 3, 1, 2);   // [2, 3, 5, 6], not contiguous
+        var w = Data.Uniform(rng, [4, 3, 3, 3], -1, 1);
+        Assert.False(x.IsContiguous);
+        Check.Equal(RefArray.Of(x.Contiguous().Conv2d(w, padding: 1)), x.Conv2d(w, padding: 1), "permuted input");
+    }
+}
+
+public sealed class CpuConvTests : ConvTests;

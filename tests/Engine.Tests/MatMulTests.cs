@@ -1,0 +1,156 @@
+using Engine.Kernels;
+
+namespace Engine.Tests;
+
+/// <summary>Matrix products against a triple loop in float64.</summary>
+public abstract class MatMulTests
+{
+    public static TheoryData<DType> FloatTypes() => [DType.Float32, DType.Float64];
+
+    internal static RefArray RefMatMul(RefArray a, RefArray b, bool ta = false, bool tb = false)
+    {
+        int ra = a.Rank, rb = b.Rank;
+        int m = ta ? a.Shape[ra - 1] : a.Shape[ra - 2], k = ta ? a.Shape[ra - 2] : a.Shape[ra - 1];
+        int n = tb ? b.Shape[rb - 2] : b.Shape[rb - 1];
+        var batch = RefArray.Broadcast(a.Shape[..^2], b.Shape[..^2]);
+        int[] outShape = [.. batch, m, n];
+        var y = RefArray.Zeros(outShape);
+        for (long o = 0; o < y.Data.Length; o++)
+        {
+            var idx = RefArray.Unravel(o, outShape);
+            int i = idx[^2], j = idx[^1];
+            double s = 0;
+            for (int p = 0; p < k; p++)
+            {
+                int[] ia = [.. idx[..^2], ta ? p : i, ta ? i : p];
+                int[] ib = [.. idx[..^2], tb ? j : p, tb ? p : j];
+                s += a.At(ia) * b.At(ib);
+            }
+            y.Data[o] = s;
+        }
+        return y;
+    }
+
+    private static void CheckProduct(RefArray expected, Tensor actual, int k, string what)
+    {
+        // rounding grows with the inner size; inputs are in [-1, 1]
+        double tol = actual.DType == DType.Float32 ? 2e-6 * Math.Max(k, 1) : 1e-13 * Math.Max(k, 1);
+        Check.Equal(expected, actual, 0, tol, what);
+    }
+
+    [Theory, MemberData(nameof(FloatTypes))]
+    public void Matrix_products_of_many_sizes(DType dtype)
+    {
+        var rng = new Random(11);
+        using var scope = Tensor.Scope();
+        int[] sizes = [1, 2, 5, 6, 7, 13, 16, 17, 33, 64, 65];
+        for (int trial = 0; trial < 24; trial++)
+        {
+            int m = sizes[rng.Next(sizes.Length)], k = sizes[rng.Next(sizes.Length)], n = sizes[rng.Next(sizes.Length)];
+            var a = Data.Uniform(rng, [m, k], -1, 1, dtype);
+            var b = Data.Uniform(rng, [k, n], -1, 1, dtype);
+            CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), k, $"{m}x{k}x{n}");
+        }
+    }
+
+    [Theory, MemberData(nameof(FloatTypes))]
+    public void Large_products_split_across_threads(DType dtype)
+    {
+        var rng = new Random(12);
+        using var scope = Tensor.Scope();
+        var a = Data.Uniform(rng, [150, 300], -1, 1, dtype);
+        var b = Data.Uniform(rng, [300, 211], -1, 1, dtype);
+        CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), 300, "150x300x211");
+        var c = Data.Uniform(rng, [300, 1100], -1, 1, dtype);     // K spans several KC blocks
+        var d = Data.Uniform(rng, [1100, 40], -1, 1, dtype);
+        CheckProduct(RefMatMul(RefArray.Of(c), RefArray.Of(d)), c.MatMul(d), 1100, "300x1100x40");
+    }
+
+    [Theory, MemberData(nameof(FloatTypes))]
+    public void Transpose_flags_and_transposed_views(DType dtype)
+    {
+        var rng = new Random(13);
+        using var scope = Tensor.Scope();
+        var a = Data.Uniform(rng, [9, 7], -1, 1, dtype);    // used as aᵀ: 7x9
+        var b = Data.Uniform(rng, [11, 9], -1, 1, dtype);   // used as bᵀ: 9x11
+        var ra = RefArray.Of(a);
+        var rb = RefArray.Of(b);
+        var expected = RefMatMul(ra, rb, ta: true, tb: true);
+        CheckProduct(expected, a.MatMul(b, transposeA: true, transposeB: true), 9, "flags");
+        CheckProduct(expected, a.T.MatMul(b.T), 9, "views");
+        CheckProduct(RefMatMul(ra, RefArray.Of(a), ta: true), a.MatMul(a, transposeA: true), 9, "aᵀa");
+        var strided = Data.NonContiguous(rng, [7, 9], -1, 1, dtype, 1);
+        CheckProduct(RefMatMul(RefArray.Of(strided), rb, tb: true), strided.MatMul(b, transposeB: true), 9, "strided columns");
+    }
+
+    [Theory, MemberData(nameof(FloatTypes))]
+    public void Batched_products_broadcast_batch_dims(DType dtype)
+    {
+        var rng = new Random(14);
+        using var scope = Tensor.Scope();
+        foreach (var (sa, sb) in new[] { (new[] { 2, 1, 5, 4 }, new[] { 3, 4, 6 }), ([4, 5, 4], [4, 3]), ([5, 4], [2, 4, 3]), ([6, 3, 8, 9], [6, 3, 9, 2]) })
+        {
+            var a = Data.Uniform(rng, sa, -1, 1, dtype);
+            var b = Data.Uniform(rng, sb, -1, 1, dtype);
+            CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), sa[^1], $"{Errors.Shape(sa)} x {Errors.Shape(sb)}");
+        }
+        var many = Data.Uniform(rng, [64, 20, 30], -1, 1, dtype);   // many small products: one per thread
+        var w = Data.Uniform(rng, [30, 25], -1, 1, dtype);
+        CheckProduct(RefMatMul(RefArray.Of(many), RefArray.Of(w)), many.MatMul(w), 30, "many small");
+    }
+
+    [Fact]
+    public void Vector_operands_follow_pytorch_rules()
+    {
+        using var scope = Tensor.Scope();
+        var v = Tensor.FromArray(new double[] { 1, 2, 3 });
+        var m = Tensor.FromArray(new double[,] { { 1, 0 }, { 0, 1 }, { 1, 1 } });
+        var dot = v.MatMul(v);
+        Assert.Equal(0, dot.Rank);
+        Assert.Equal(14.0, dot.Item<double>());
+        var vm = v.MatMul(m);
+        Assert.Equal(new[] { 2 }, vm.Shape.ToArray());
+        Assert.Equal(new[] { 4.0, 5.0 }, vm.ToArray<double>());
+        var mv = m.T.MatMul(v);
+        Assert.Equal(new[] { 4.0, 5.0 }, mv.ToArray<double>());
+        var batched = Tensor.Stack([m.T, m.T]).MatMul(v);
+        Assert.Equal(new[] { 2, 2 }, batched.Shape.ToArray());
+    }
+
+    [Fact]
+    public void Empty_dims_give_empty_or_zero_results()
+    {
+        using var scope = Tensor.Scope();
+        Assert.Equal(new[] { 0, 4 }, Tensor.Ones(0, 3).MatMul(Tensor.Ones(3, 4)).Shape.ToArray());
+        var z = Tensor.Ones(2, 0).MatMul(Tensor.Ones(0, 4));
+        Assert.Equal(new[] { 2, 4 }, z.Shape.ToArray());
+        Assert.All(z.ToArray<float>(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void Vector512_micro_kernel_is_correct_where_it_is_not_accelerated_too()
+    {
+        bool saved = Gemm.UseVector512;
+        try
+        {
+            foreach (bool wide in new[] { true, false })
+            {
+                Gemm.UseVector512 = wide;
+                foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+                {
+                    var rng = new Random(15);
+                    using var scope = Tensor.Scope();
+                    var a = Data.Uniform(rng, [13, 70], -1, 1, dtype);
+                    var b = Data.Uniform(rng, [70, 67], -1, 1, dtype);
+                    CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), 70, $"wide={wide} {dtype}");
+                }
+            }
+        }
+        finally
+        {
+            Gemm.UseVector512 = saved;
+        }
+    }
+}
+
+public sealed class CpuMatMulTests : MatMulTests;
