@@ -1,0 +1,364 @@
+using System.Numerics.Tensors;
+using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
+
+namespace Engine.Compare;
+
+/// <summary>
+/// The cases of issue 2 §6. Every case makes its inputs once, with our generator, and gives
+/// libtorch a copy of exactly the same numbers (cloned, so libtorch owns aligned memory), so the
+/// two results can be compared element by element.
+/// </summary>
+internal static class Cases
+{
+    public static readonly IReadOnlyList<Case> All =
+    [
+        Sgemm(64, 64, 64),
+        Sgemm(256, 256, 256),
+        Sgemm(512, 512, 512),
+        Sgemm(1024, 1024, 1024),
+        Sgemm(2048, 2048, 2048),
+        Sgemm(64, 784, 128, "sgemm_64x784x128"),
+        new("conv2d_fwd_n8_c64_56", () => ConvForward("conv2d_fwd_n8_c64_56", 8, 64, 64, 56)),
+        new("conv2d_fwdbwd_n8_c64_56", () => ConvForwardBackward("conv2d_fwdbwd_n8_c64_56", 8, 64, 64, 56)),
+        new("conv2d_fwd_n64_c1to32_28", () => ConvForward("conv2d_fwd_n64_c1to32_28", 64, 1, 32, 28)),
+        new("softmax_4096x1000", () => Softmax("softmax_4096x1000", 4096, 1000)),
+        new("add_16m", () => Add("add_16m", N16M)),
+        new("sum_16m", () => Sum("sum_16m", N16M)),
+    ];
+
+    /// <summary>
+    /// The same rows on tiny inputs, run before anything is timed so that the methods every case
+    /// shares (tensor layer, pool, TorchSharp wrappers) reach the JIT's optimised tier first.
+    /// </summary>
+    public static IEnumerable<Func<CaseSetup>> WarmUpSetups() =>
+    [
+        () => Sgemm(32, 48, 40, "w").Create(),
+        () => ConvForward("w", 2, 4, 8, 10),
+        () => ConvForwardBackward("w", 2, 4, 8, 10),
+        () => Softmax("w", 16, 100),
+        () => Add("w", 4096),
+        () => Sum("w", 4096),
+    ];
+
+    private const int N16M = 16 * 1024 * 1024;
+    private static readonly Conv2dOptions Pad1 = new() { Padding = 1 };
+    private static readonly long[] Ones2 = [1, 1];
+
+    /// <summary>Keeps TensorPrimitives.Sum's result observable.</summary>
+    public static volatile float Sink;
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /// <summary>A libtorch tensor with the same shape and values as <paramref name="t"/>, in memory libtorch allocated.</summary>
+    private static TT Torch(Tensor t, bool requiresGrad = false)
+    {
+        var shape = t.Shape.ToArray().Select(d => (long)d).ToArray();
+        using var wrapped = torch.tensor(t.ToArray<float>(), shape);
+        var owned = wrapped.clone();
+        if (requiresGrad) owned.requires_grad = true;
+        return owned;
+    }
+
+    /// <summary>
+    /// Some TorchSharp versions return <c>this</c> from in-place ops, others a second handle to the
+    /// same tensor: release the second kind, never the operand itself.
+    /// </summary>
+    private static void Release(TT result, TT self)
+    {
+        if (!ReferenceEquals(result, self)) result.Dispose();
+    }
+
+    private static float[] Values(TT t)
+    {
+        var c = t.contiguous();
+        try { return c.data<float>().ToArray(); }
+        finally { Release(c, t); }
+    }
+
+    /// <summary>max |ours − theirs| / max |theirs| (NaN anywhere, or a length mismatch, gives +∞).</summary>
+    public static double RelDiff(ReadOnlySpan<float> ours, ReadOnlySpan<float> theirs)
+    {
+        if (ours.Length != theirs.Length) return double.PositiveInfinity;
+        double diff = 0, scale = 0;
+        for (int i = 0; i < ours.Length; i++)
+        {
+            double o = ours[i], t = theirs[i];
+            if (double.IsNaN(o) || double.IsNaN(t)) return double.PositiveInfinity;
+            diff = Math.Max(diff, Math.Abs(o - t));
+            scale = Math.Max(scale, Math.Abs(t));
+        }
+        return scale > 0 ? diff / scale : diff;
+    }
+
+    private static double RelDiff(Tensor ours, TT theirs) => RelDiff(ours.ToArray<float>(), Values(theirs));
+
+    // ---- SGEMM ----------------------------------------------------------------------------------
+
+    private static Case Sgemm(int m, int k, int n, string? name = null)
+    {
+        name ??= $"sgemm_{m}";
+        return new Case(name, () =>
+        {
+            var a = Tensor.RandN(m, k);
+            var b = Tensor.RandN(k, n);
+            var ta = Torch(a);
+            var tb = Torch(b);
+            var tc = torch.empty(m, n);
+            var pair = new Pair
+            {
+                Name = name,
+                Unit = "GFLOP/s",
+                WorkPerCall = 2.0 * m * n * k,
+                Mode = "ours: a.MatMul(b), fresh pooled result, disposed; libtorch: c.addmm_(a, b, beta 0) into a preallocated c",
+                Ours = () =>
+                {
+                    using var c = a.MatMul(b);
+                },
+                Theirs = () => Release(tc.addmm_(ta, tb, beta: 0f, alpha: 1f), tc),
+                Check = () =>
+                {
+                    using var c = a.MatMul(b);
+                    Release(tc.addmm_(ta, tb, beta: 0f, alpha: 1f), tc);
+                    return RelDiff(c, tc);
+                },
+            };
+            return new CaseSetup([pair], a, b, ta, tb, tc);
+        });
+    }
+
+    // ---- conv2d ---------------------------------------------------------------------------------
+
+    private static double ConvFlops(int n, int c, int k, int hw) => 2.0 * n * k * c * 9 * hw * hw;
+
+    private static CaseSetup ConvForward(string name, int n, int c, int k, int hw)
+    {
+        var x = Tensor.RandN(n, c, hw, hw);
+        var w = Tensor.RandN([k, c, 3, 3], 0, 1 / Math.Sqrt(9.0 * c));
+        var tx = Torch(x);
+        var tw = Torch(w);
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "GFLOP/s",
+            WorkPerCall = ConvFlops(n, c, k, hw),
+            Mode = "3x3, pad 1, no bias; fresh output on both sides (ours pooled), disposed",
+            Ours = () =>
+            {
+                using var y = x.Conv2d(w, null, Pad1);
+            },
+            Theirs = () =>
+            {
+                using var y = torch.nn.functional.conv2d(tx, tw, null, strides: Ones2, padding: Ones2, dilation: null, groups: 1);
+            },
+            Check = () =>
+            {
+                using var y = x.Conv2d(w, null, Pad1);
+                using var ty = torch.nn.functional.conv2d(tx, tw, null, strides: Ones2, padding: Ones2, dilation: null, groups: 1);
+                return RelDiff(y, ty);
+            },
+        };
+        return new CaseSetup([pair], x, w, tx, tw);
+    }
+
+    private static CaseSetup ConvForwardBackward(string name, int n, int c, int k, int hw)
+    {
+        var x = Tensor.RandN(n, c, hw, hw);
+        var w = Tensor.RandN([k, c, 3, 3], 0, 1 / Math.Sqrt(9.0 * c));
+        var dy = Tensor.RandN(n, k, hw, hw);
+        int[] xShape = [n, c, hw, hw], wShape = [k, c, 3, 3];
+        var tx = Torch(x, requiresGrad: true);
+        var tw = Torch(w, requiresGrad: true);
+        var tdy = Torch(dy);
+
+        // libtorch through autograd, as a training step would: forward with requires_grad inputs,
+        // then both gradients from the given ∂L/∂y (torch.autograd.grad returns fresh gradients
+        // rather than accumulating into .grad, so no extra add is timed).
+        TT[] TorchStep(out TT y)
+        {
+            y = torch.nn.functional.conv2d(tx, tw, null, strides: Ones2, padding: Ones2, dilation: null, groups: 1);
+            return [.. torch.autograd.grad([y], [tx, tw], [tdy])];
+        }
+
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "GFLOP/s",
+            WorkPerCall = 3 * ConvFlops(n, c, k, hw),
+            InferenceMode = false,
+            Mode = "forward + grad input + grad weight; ours: Conv2d, Conv2dBackwardInput, Conv2dBackwardWeight; libtorch: autograd (conv2d then autograd.grad); all outputs fresh, disposed",
+            Ours = () =>
+            {
+                using var y = x.Conv2d(w, null, Pad1);
+                using var dx = Tensor.Conv2dBackwardInput(dy, w, xShape, Pad1);
+                using var dw = Tensor.Conv2dBackwardWeight(x, dy, wShape, Pad1);
+            },
+            Theirs = () =>
+            {
+                var grads = TorchStep(out var y);
+                y.Dispose();
+                foreach (var g in grads) g.Dispose();
+            },
+            Check = () =>
+            {
+                using var y = x.Conv2d(w, null, Pad1);
+                using var dx = Tensor.Conv2dBackwardInput(dy, w, xShape, Pad1);
+                using var dw = Tensor.Conv2dBackwardWeight(x, dy, wShape, Pad1);
+                var grads = TorchStep(out var ty);
+                using var ty2 = ty.detach();
+                double d = Math.Max(RelDiff(y, ty2), Math.Max(RelDiff(dx, grads[0]), RelDiff(dw, grads[1])));
+                ty.Dispose();
+                foreach (var g in grads) g.Dispose();
+                return d;
+            },
+        };
+        return new CaseSetup([pair], x, w, dy, tx, tw, tdy);
+    }
+
+    // ---- softmax --------------------------------------------------------------------------------
+
+    private static CaseSetup Softmax(string name, int rows, int cols)
+    {
+        var x = Tensor.RandN(rows, cols);
+        var tx = Torch(x);
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "GB/s",
+            WorkPerCall = 8.0 * rows * cols,
+            Mode = "along axis 1; fresh output on both sides (ours pooled), disposed; GB/s counts 4 B read + 4 B written per element",
+            Ours = () =>
+            {
+                using var y = x.Softmax(1);
+            },
+            Theirs = () =>
+            {
+                using var y = torch.softmax(tx, 1);
+            },
+            Check = () =>
+            {
+                using var y = x.Softmax(1);
+                using var ty = torch.softmax(tx, 1);
+                return RelDiff(y, ty);
+            },
+        };
+        return new CaseSetup([pair], x, tx);
+    }
+
+    // ---- add ------------------------------------------------------------------------------------
+
+    private static CaseSetup Add(string name, int n)
+    {
+        var a = Tensor.RandN(n);
+        var b = Tensor.RandN(n);
+        var ta = Torch(a);
+        var tb = Torch(b);
+        float[] fa = a.ToArray<float>(), fb = b.ToArray<float>();
+        double bytes = 3.0 * 4 * n;   // read a, read b, write the result
+
+        // Checks run before any timing (the in-place rows change a); all compare a + b.
+        double CheckFresh()
+        {
+            using var c = a + b;
+            using var tc = ta + tb;
+            return RelDiff(c, tc);
+        }
+
+        var inPlace = new Pair
+        {
+            Name = name,
+            Unit = "GB/s",
+            WorkPerCall = bytes,
+            Mode = "in place on both: ours a.AddInPlace(b), libtorch a.add_(b); GB/s counts 12 B per element",
+            Ours = () => a.AddInPlace(b),
+            Theirs = () => Release(ta.add_(tb), ta),
+            Check = CheckFresh,
+        };
+        var fresh = new Pair
+        {
+            Name = name + "_fresh",
+            Unit = "GB/s",
+            WorkPerCall = bytes,
+            Mode = "c = a + b, fresh output on both, disposed: ours reuses pooled memory, libtorch maps a new 64 MiB buffer per call (page faults): informative, not the primary figure",
+            Ours = () =>
+            {
+                using var c = a + b;
+            },
+            Theirs = () =>
+            {
+                using var c = ta + tb;
+            },
+            Check = CheckFresh,
+        };
+        var vsPrimitives = new Pair
+        {
+            Name = name + "_vs_tensorprimitives",
+            Unit = "GB/s",
+            WorkPerCall = bytes,
+            Baseline = "TensorPrimitives",
+            InferenceMode = false,
+            Mode = "in place on both: ours a.AddInPlace(b) (engine threads), TensorPrimitives.Add(a, b, a) on float[] (one thread)",
+            Ours = () => a.AddInPlace(b),
+            Theirs = () => TensorPrimitives.Add(fa, fb, fa),
+            Check = () =>
+            {
+                using var c = a + b;
+                var r = new float[n];
+                TensorPrimitives.Add(fa, fb, r);
+                return RelDiff(c.ToArray<float>(), r);
+            },
+        };
+        return new CaseSetup([inPlace, fresh, vsPrimitives], a, b, ta, tb);
+    }
+
+    // ---- sum ------------------------------------------------------------------------------------
+
+    private static CaseSetup Sum(string name, int n)
+    {
+        // Uniform [0, 1) so the sum is large and its relative difference meaningful.
+        var x = Tensor.Rand(n);
+        var tx = Torch(x);
+        float[] fx = x.ToArray<float>();
+        var sum = new Pair
+        {
+            Name = name,
+            Unit = "GB/s",
+            WorkPerCall = 4.0 * n,
+            Mode = "sum of all elements to a rank-0 tensor on both, disposed; GB/s counts 4 B per element",
+            Ours = () =>
+            {
+                using var s = x.Sum();
+            },
+            Theirs = () =>
+            {
+                using var s = tx.sum();
+            },
+            Check = () =>
+            {
+                using var s = x.Sum();
+                using var ts = tx.sum();
+                return RelDiff([s.Item<float>()], [ts.item<float>()]);
+            },
+        };
+        var vsPrimitives = new Pair
+        {
+            Name = name + "_vs_tensorprimitives",
+            Unit = "GB/s",
+            WorkPerCall = 4.0 * n,
+            Baseline = "TensorPrimitives",
+            InferenceMode = false,
+            Mode = "ours x.Sum() (engine threads) vs TensorPrimitives.Sum(float[]) (one thread)",
+            Ours = () =>
+            {
+                using var s = x.Sum();
+            },
+            Theirs = () => Sink = TensorPrimitives.Sum(fx),
+            Check = () =>
+            {
+                using var s = x.Sum();
+                return RelDiff([s.Item<float>()], [TensorPrimitives.Sum(fx)]);
+            },
+        };
+        return new CaseSetup([sum, vsPrimitives], x, tx);
+    }
+}

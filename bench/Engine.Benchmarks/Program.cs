@@ -1,0 +1,14 @@
+using BenchmarkDotNet.Running;
+
+namespace Engine.Benchmarks;
+
+/// <summary>
+/// Entry point: BenchmarkDotNet's switcher, so any subset runs from the command line, e.g.
+/// <c>dotnet run -c Release --project bench/Engine.Benchmarks -- --filter '*Sgemm*'</c>.
+/// The side-by-side comparison with libtorch is a separate program (bench/Compare).
+/// </summary>
+public static class Program
+{
+    public static void Main(string[] args) =>
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
