@@ -229,3 +229,25 @@ public abstract class ReduceTests
 }
 
 public sealed class CpuReduceTests : ReduceTests;
+
+/// <summary>The vector exponential used by the fused softmax.</summary>
+public sealed class SimdExpTests
+{
+    [Fact]
+    public void Vector_exp_is_within_three_ulp_and_handles_the_edges()
+    {
+        for (int i = 0; i <= 200_000; i++)
+        {
+            float v = -87f + 175f * i / 200_000;
+            float e = Engine.Kernels.Simd.Exp(System.Runtime.Intrinsics.Vector256.Create(v))[0];
+            double r = Math.Exp(v);
+            Assert.True(Math.Abs(e - r) <= 3e-7 * r, $"exp({v:R}) = {e:R}, expected {r:R}");
+        }
+        float Exp(float v) => Engine.Kernels.Simd.Exp(System.Runtime.Intrinsics.Vector256.Create(v))[0];
+        Assert.Equal(0f, Exp(float.NegativeInfinity));
+        Assert.Equal(0f, Exp(-100f));
+        Assert.Equal(1f, Exp(0f));
+        Assert.True(float.IsNaN(Exp(float.NaN)));
+        Assert.Equal(float.PositiveInfinity, Exp(89f));
+    }
+}

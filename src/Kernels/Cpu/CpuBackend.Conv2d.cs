@@ -8,7 +8,8 @@ public sealed unsafe partial class CpuBackend
     //   forward          y[k, p]  = Σ_q w[k, q] · col[q, p]            (Kg × CgRS) · (CgRS × P)
     //   backward-input   dcol     = wᵀ · dy, then col2im adds dcol back into dx
     //   backward-weight  dw[k, q] = Σ_images Σ_p dy[k, p] · col[q, p]   (Kg × P) · (P × CgRS)
-    // A 1×1 convolution with stride 1 and no padding needs no column matrix: col is x itself.
+    // The forward pass never stores col: Im2ColPanels packs its blocks straight from x into the
+// GEMM's panels. A 1×1 convolution with stride 1 and no padding needs no column matrix at all.
     // Images are spread over threads (each with its own column buffer) when there are enough of
     // them; otherwise each product is split over threads instead.
 
@@ -58,19 +59,15 @@ public sealed unsafe partial class CpuBackend
         bool pointwise = IsPointwise(g);
         ForImages(g, (n, par) =>
         {
-            T* col = pointwise ? null : (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
             for (int gr = 0; gr < g.Groups; gr++)
             {
                 T* xg = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
-                T* b = xg;
-                if (!pointwise)
-                {
-                    Im2Col(g, xg, col);
-                    b = col;
-                }
                 T* wg = (T*)pw + (long)gr * g.Kg * Q;
                 T* yg = (T*)py + ((long)n * g.K + gr * g.Kg) * P;
-                Gemm.Run(g.Kg, P, Q, wg, Q, 1, b, P, 1, yg, P, 1, accumulate: false, parallel: par);
+                if (pointwise)
+                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, xg, P, 1, yg, P, 1, accumulate: false, parallel: par);
+                else
+                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, new Im2ColPanels<T>(g, xg), yg, P, 1, accumulate: false, parallel: par);
             }
         });
     }
@@ -150,6 +147,7 @@ public sealed unsafe partial class CpuBackend
         return (Math.Min(lo, outSize), hi);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Im2Col<T>(Conv2dGeometry g, T* x, T* col) where T : unmanaged
     {
         int OH = g.OH, OW = g.OW;
@@ -179,6 +177,7 @@ public sealed unsafe partial class CpuBackend
                 }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Col2Im<T>(Conv2dGeometry g, T* col, T* dx) where T : unmanaged
     {
         int OH = g.OH, OW = g.OW;

@@ -106,6 +106,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>Reduces the elements behind one output: dense runs through SIMD, the rest element by element.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static T ReduceOne<TR, T>(ReducePlan plan, T* x) where TR : IReducer<T> where T : unmanaged
     {
         int nr = plan.RedSizes.Length;

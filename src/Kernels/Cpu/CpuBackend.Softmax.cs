@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels;
 
@@ -53,15 +54,51 @@ public sealed unsafe partial class CpuBackend
     {
         T m = TensorPrimitives.Max(x);
         if (T.IsInfinity(m) && m < T.Zero) m = T.Zero;   // a row of -∞ gives NaN through 0/0 below, like PyTorch
-        TensorPrimitives.Subtract(x, m, y);
         if (log)
         {
-            TensorPrimitives.Exp(y, tmp);
-            TensorPrimitives.Subtract(y, T.Log(TensorPrimitives.Sum<T>(tmp)), y);
+            // y = (x - m) - ln Σ e^(x - m); subtracting m first keeps the small differences exact
+            T lse = T.Log(ExpShiftedSum(x, m, tmp));
+            TensorPrimitives.Subtract(x, m, y);
+            TensorPrimitives.Subtract(y, lse, y);
             return;
         }
-        TensorPrimitives.Exp(y, y);
-        T s = TensorPrimitives.Sum<T>(y);
+        // y = e^(x - m) / Σ e^(x - m)
+        T s = ExpShiftedSum(x, m, y);
         TensorPrimitives.Multiply(y, T.One / s, y);
+    }
+
+    /// <summary>e[i] = exp(x[i] - m) and returns Σ e, in one fused vector pass.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static T ExpShiftedSum<T>(ReadOnlySpan<T> x, T m, Span<T> e)
+        where T : unmanaged, IExponentialFunctions<T>, INumber<T>
+    {
+        int i = 0;
+        T sum = T.Zero;
+        if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<T>.Count)
+        {
+            var vm = Vector256.Create(m);
+            var acc = Vector256<T>.Zero;
+            ref T xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref T er = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(e);
+            for (; i <= x.Length - Vector256<T>.Count; i += Vector256<T>.Count)
+            {
+                var v = Exp(Vector256.LoadUnsafe(ref xr, (nuint)i) - vm);
+                v.StoreUnsafe(ref er, (nuint)i);
+                acc += v;
+            }
+            sum = Vector256.Sum(acc);
+        }
+        for (; i < x.Length; i++)
+        {
+            e[i] = T.Exp(x[i] - m);
+            sum += e[i];
+        }
+        return sum;
+    }
+
+    private static Vector256<T> Exp<T>(Vector256<T> v)
+    {
+        if (typeof(T) == typeof(float)) return Simd.Exp(v.AsSingle()).As<float, T>();
+        return Vector256.Exp(v.AsDouble()).As<double, T>();
     }
 }

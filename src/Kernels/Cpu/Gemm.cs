@@ -17,7 +17,7 @@ namespace Engine.Kernels;
 /// each keeps MR·NV accumulators + NV B vectors + 1 broadcast within the register file
 /// (29 of 32 zmm, 15 of 16 ymm). Partial tiles at the edges run the full kernel into a scratch tile
 /// and copy the valid part. Packed panels are zero-padded, so a partial panel needs no special case.
-/// Large products are split over threads as a grid of row blocks × column chunks, handed out
+/// Large products are split over threads as a grid of row ranges × column ranges, handed out
 /// dynamically; each task packs its own panels into per-thread buffers.
 /// </remarks>
 internal static unsafe class Gemm
@@ -50,7 +50,13 @@ internal static unsafe class Gemm
     /// <summary>C = A·B (+C when <paramref name="accumulate"/>); <paramref name="parallel"/> allows splitting over threads.</summary>
     public static void Run<T>(int m, int n, int k,
         T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC,
-        bool accumulate, bool parallel) where T : unmanaged
+        bool accumulate, bool parallel) where T : unmanaged =>
+        Run(m, n, k, a, rsA, csA, new StridedPanels<T>(b, rsB, csB), c, rsC, csC, accumulate, parallel);
+
+    /// <summary>C = A·B where B's panels come from <paramref name="b"/> (a strided matrix, or columns computed on the fly).</summary>
+    public static void Run<T, TB>(int m, int n, int k,
+        T* a, long rsA, long csA, TB b, T* c, long rsC, long csC,
+        bool accumulate, bool parallel) where T : unmanaged where TB : struct, IPanelSource<T>
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -64,28 +70,35 @@ internal static unsafe class Gemm
         int threads = parallel && (long)m * n * k >= ParallelMacs ? WorkerPool.Threads : 1;
         if (threads <= 1)
         {
-            Serial(bl, m, n, k, a, rsA, csA, b, rsB, csB, c, rsC, csC, accumulate);
+            Serial(bl, m, n, k, a, rsA, csA, b, 0, c, rsC, csC, accumulate);
             return;
         }
-        // Tasks are (row block, column chunk) pairs handed out dynamically, each packing its own
-        // panels: packing costs 1/MC + 1/width of the arithmetic (about 2 %), and a thread slowed
-        // by a noisy neighbour simply takes fewer tasks.
-        nint pa = (nint)a, pb = (nint)b, pc = (nint)c;
-        int rowBlocks = (m + bl.MC - 1) / bl.MC, colPanels = (n + bl.NR - 1) / bl.NR;
-        int chunks = Math.Clamp((4 * threads + rowBlocks - 1) / rowBlocks, 1, Math.Max(1, colPanels / 4));
-        int panelsPerChunk = (colPanels + chunks - 1) / chunks;
-        chunks = (colPanels + panelsPerChunk - 1) / panelsPerChunk;
-        WorkerPool.Run(rowBlocks * chunks, t =>
+        // Tasks are a grid of row ranges × column ranges, handed out dynamically; each packs its
+        // own panels. A task packs B once per KC block for all its rows and A once for all its
+        // columns, so the grid is shaped to minimise rowParts·n + colParts·m (total packing)
+        // with up to four tasks per thread (fewer for small products, where every task's fixed
+        // costs show): a thread slowed by a noisy neighbour takes fewer.
+        nint pa = (nint)a, pc = (nint)c;
+        int tasks = threads * (int)Math.Clamp((long)m * n * k / (8L << 20), 1, 4);
+        int rowPanels = (m + MR - 1) / MR, colPanels = (n + bl.NR - 1) / bl.NR;
+        int rowParts = Math.Clamp((int)Math.Round(Math.Sqrt((double)tasks * m / n)), 1, Math.Min(tasks, rowPanels));
+        int colParts = Math.Clamp(tasks / rowParts, 1, colPanels);
+        WorkerPool.Run(rowParts * colParts, t =>
         {
-            int i0 = t / chunks * bl.MC, j0 = t % chunks * panelsPerChunk * bl.NR;
-            int mi = Math.Min(bl.MC, m - i0), nj = Math.Min(panelsPerChunk * bl.NR, n - j0);
-            Serial(bl, mi, nj, k, (T*)pa + i0 * rsA, rsA, csA, (T*)pb + j0 * csB, rsB, csB,
-                (T*)pc + i0 * rsC + j0 * csC, rsC, csC, accumulate);
+            int rp = t / colParts, cp = t % colParts;
+            int i0 = rowPanels * rp / rowParts * MR, i1 = Math.Min(m, rowPanels * (rp + 1) / rowParts * MR);
+            int j0 = colPanels * cp / colParts * bl.NR, j1 = Math.Min(n, colPanels * (cp + 1) / colParts * bl.NR);
+            if (i1 > i0 && j1 > j0)
+                Serial(bl, i1 - i0, j1 - j0, k, (T*)pa + i0 * rsA, rsA, csA, b, j0,
+                    (T*)pc + i0 * rsC + j0 * csC, rsC, csC, accumulate);
         });
     }
 
-    private static void Serial<T>(in Blocking bl, int m, int n, int k,
-        T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC, bool accumulate) where T : unmanaged
+    /// <summary>The blocked loops on one thread, for columns j0 … j0+n-1 of B (C and A are already offset).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Serial<T, TB>(in Blocking bl, int m, int n, int k,
+        T* a, long rsA, long csA, in TB b, int j0, T* c, long rsC, long csC, bool accumulate)
+        where T : unmanaged where TB : struct, IPanelSource<T>
     {
         int nr = bl.NR;
         T* pa = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmA, (long)((bl.MC + MR - 1) / MR * MR) * bl.KC * sizeof(T));
@@ -94,11 +107,14 @@ internal static unsafe class Gemm
         for (int jc = 0; jc < n; jc += bl.NC)
         {
             int nc = Math.Min(bl.NC, n - jc);
-            for (int pc = 0; pc < k; pc += bl.KC)
+            // k is cut into equal blocks of at most KC (784 = 4 × 196, not 3 × 256 + 16): a short
+            // last block would load and store every C tile for very little arithmetic
+            int kBlocks = (k + bl.KC - 1) / bl.KC, kStep = (k + kBlocks - 1) / kBlocks;
+            for (int pc = 0; pc < k; pc += kStep)
             {
-                int kc = Math.Min(bl.KC, k - pc);
+                int kc = Math.Min(kStep, k - pc);
                 bool overwrite = pc == 0 && !accumulate;
-                PackB(kc, nc, nr, b + pc * rsB + jc * csB, rsB, csB, pb);
+                b.Pack(pc, kc, j0 + jc, nc, nr, pb);
                 for (int ic = 0; ic < m; ic += bl.MC)
                 {
                     int mc = Math.Min(bl.MC, m - ic);
@@ -147,6 +163,7 @@ internal static unsafe class Gemm
     }
 
     /// <summary>Packs an mc×kc block of A into MR-row panels: panel[p·MR + r] = A[r, p], zero rows past mc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<T>(int mc, int kc, T* a, long rsA, long csA, T* dst) where T : unmanaged
     {
         for (int i = 0; i < mc; i += MR)
@@ -173,29 +190,19 @@ internal static unsafe class Gemm
         }
     }
 
-    /// <summary>Packs a kc×nc block of B into NR-column panels: panel[p·NR + j] = B[p, j], zero columns past nc.</summary>
-    private static void PackB<T>(int kc, int nc, int nr, T* b, long rsB, long csB, T* dst) where T : unmanaged
+    /// <summary>
+    /// Asks for the C tile's cache lines before the k loop, so the read-modify-write at its end
+    /// does not stall on misses (C is usually far larger than the caches).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile<T>(T* c, long ldc, int rowBytes) where T : unmanaged
     {
-        for (int j = 0; j < nc; j += nr)
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int i = 0; i < MR; i++)
         {
-            int w = Math.Min(nr, nc - j);
-            T* src = b + j * csB;
-            if (csB == 1 && w == nr)
-            {
-                for (int p = 0; p < kc; p++)
-                    new ReadOnlySpan<T>(src + p * rsB, nr).CopyTo(new Span<T>(dst + p * nr, nr));
-            }
-            else
-            {
-                if (w < nr)
-                    new Span<T>(dst, kc * nr).Clear();
-                for (int jj = 0; jj < w; jj++)
-                {
-                    T* col = src + jj * csB;
-                    for (int p = 0; p < kc; p++) dst[p * nr + jj] = col[p * rsB];
-                }
-            }
-            dst += nr * kc;
+            byte* row = (byte*)(c + i * ldc);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + rowBytes - 1);
         }
     }
 
@@ -204,6 +211,7 @@ internal static unsafe class Gemm
     private static void Kernel256<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
     {
         int w = Vector256<T>.Count;
+        PrefetchTile(c, ldc, 2 * w * sizeof(T));
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
                      c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -244,6 +252,7 @@ internal static unsafe class Gemm
     private static void Kernel512<T>(int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
     {
         int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 4 * w * sizeof(T));
         Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
                      c10 = default, c11 = default, c12 = default, c13 = default,
                      c20 = default, c21 = default, c22 = default, c23 = default,
@@ -294,5 +303,45 @@ internal static unsafe class Gemm
         v1.Store(c + w);
         v2.Store(c + 2 * w);
         v3.Store(c + 3 * w);
+    }
+}
+
+/// <summary>Where the GEMM's B operand comes from: something that can pack any block of it into panels.</summary>
+internal unsafe interface IPanelSource<T> where T : unmanaged
+{
+    /// <summary>
+    /// Packs rows k0 … k0+kc-1 and columns j0 … j0+nc-1 of B into consecutive NR-wide panels:
+    /// panel[p·NR + j] = B[k0 + p, panel start + j], with columns past the end zero-filled.
+    /// </summary>
+    void Pack(int k0, int kc, int j0, int nc, int nr, T* dst);
+}
+
+/// <summary>B as a matrix in memory with any row and column strides.</summary>
+internal readonly unsafe struct StridedPanels<T>(T* b, long rs, long cs) : IPanelSource<T> where T : unmanaged
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int k0, int kc, int j0, int nc, int nr, T* dst)
+    {
+        T* src0 = b + k0 * rs;
+        for (int j = j0; j < j0 + nc; j += nr)
+        {
+            int w = Math.Min(nr, j0 + nc - j);
+            T* src = src0 + j * cs;
+            if (cs == 1 && w == nr)
+            {
+                for (int p = 0; p < kc; p++)
+                    new ReadOnlySpan<T>(src + p * rs, nr).CopyTo(new Span<T>(dst + p * nr, nr));
+            }
+            else
+            {
+                if (w < nr) new Span<T>(dst, kc * nr).Clear();
+                for (int jj = 0; jj < w; jj++)
+                {
+                    T* col = src + jj * cs;
+                    for (int p = 0; p < kc; p++) dst[p * nr + jj] = col[p * rs];
+                }
+            }
+            dst += nr * kc;
+        }
     }
 }

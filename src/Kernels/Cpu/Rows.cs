@@ -54,6 +54,7 @@ internal readonly unsafe struct UnaryRow<TOp, T> : IRow2<T, T> where TOp : IUnar
 
 internal readonly unsafe struct IntUnaryRow<TOp, T> : IRow2<T, T> where TOp : IIntegerUnaryOp where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(T* a, long sa, T* y, long sy, long n)
     {
         if (typeof(T) == typeof(int))
@@ -113,6 +114,7 @@ internal readonly unsafe struct BinaryRow<TOp, T> : IRow3<T, T, T> where TOp : I
 
 internal readonly unsafe struct IntBinaryRow<TOp, T> : IRow3<T, T, T> where TOp : IIntegerBinaryOp where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(T* a, long sa, T* b, long sb, T* y, long sy, long n)
     {
         if (typeof(T) == typeof(int))
@@ -130,6 +132,7 @@ internal readonly unsafe struct IntBinaryRow<TOp, T> : IRow3<T, T, T> where TOp 
 
 internal readonly unsafe struct CompareRow<TOp, T> : IRow3<T, T, byte> where TOp : ICompareOp where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(T* a, long sa, T* b, long sb, byte* y, long sy, long n)
     {
         for (long i = 0; i < n; i++) y[i * sy] = Test(a[i * sa], b[i * sb]) ? (byte)1 : (byte)0;
@@ -149,6 +152,7 @@ internal readonly unsafe struct CompareRow<TOp, T> : IRow3<T, T, byte> where TOp
 /// <summary>Element conversion with PyTorch's rules: floats truncate toward zero into integers, anything non-zero is true.</summary>
 internal readonly unsafe struct CastRow<TA, TY> : IRow2<TA, TY> where TA : unmanaged where TY : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(TA* a, long sa, TY* y, long sy, long n)
     {
         if (typeof(TA) == typeof(TY) && sa == 1 && sy == 1)

@@ -1,0 +1,62 @@
+namespace Engine.Kernels;
+
+/// <summary>
+/// The column matrix of a convolution, col[(c·R + r)·S + s, oh·OW + ow] = x[c, ih, iw] with
+/// ih = oh·strideH − padTop + r·dilationH and iw = ow·strideW − padLeft + s·dilationW (zero in the
+/// padding), packed straight from x into GEMM panels without ever being stored: the forward
+/// convolution is then y = W · col with no C/g·R·S × OH·OW intermediate in memory.
+/// </summary>
+internal readonly unsafe struct Im2ColPanels<T>(Conv2dGeometry g, T* x) : IPanelSource<T> where T : unmanaged
+{
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int k0, int kc, int j0, int nc, int nr, T* dst)
+    {
+        int ow = g.OW, rs = g.R * g.S;
+        Span<int> segJ = stackalloc int[nr + 1], segLen = stackalloc int[nr + 1], segOh = stackalloc int[nr + 1], segOw = stackalloc int[nr + 1];
+        for (int jp = j0; jp < j0 + nc; jp += nr)
+        {
+            int w = Math.Min(nr, j0 + nc - jp);
+            // the panel's columns as runs within one output row
+            int segs = 0;
+            for (int j = 0, p = jp; j < w; segs++)
+            {
+                int o = p % ow, len = Math.Min(w - j, ow - o);
+                segJ[segs] = j; segLen[segs] = len; segOh[segs] = p / ow; segOw[segs] = o;
+                j += len;
+                p += len;
+            }
+            for (int q = k0; q < k0 + kc; q++)
+            {
+                int c = q / rs, r = q / g.S % g.R, s = q % g.S;
+                T* row = dst + (q - k0) * nr;
+                for (int i = 0; i < segs; i++)
+                {
+                    T* d = row + segJ[i];
+                    int len = segLen[i];
+                    int ih = segOh[i] * g.StrideH - g.PadTop + r * g.DilationH;
+                    if ((uint)ih >= (uint)g.H)
+                    {
+                        for (int t = 0; t < len; t++) d[t] = default;
+                        continue;
+                    }
+                    T* src = x + ((long)c * g.H + ih) * g.W;
+                    int iw0 = segOw[i] * g.StrideW - g.PadLeft + s * g.DilationW;
+                    if (g.StrideW == 1)
+                    {
+                        int lo = Math.Clamp(-iw0, 0, len), hi = Math.Clamp(g.W - iw0, lo, len);
+                        for (int t = 0; t < lo; t++) d[t] = default;
+                        for (int t = lo; t < hi; t++) d[t] = src[iw0 + t];
+                        for (int t = hi; t < len; t++) d[t] = default;
+                    }
+                    else
+                    {
+                        for (int t = 0, iw = iw0; t < len; t++, iw += g.StrideW)
+                            d[t] = (uint)iw < (uint)g.W ? src[iw] : default;
+                    }
+                }
+                for (int t = w; t < nr; t++) row[t] = default;
+            }
+            dst += nr * kc;
+        }
+    }
+}
