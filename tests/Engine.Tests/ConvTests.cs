@@ -63,8 +63,41 @@ public abstract class ConvTests
         return f;
     }
 
-    [Theory, MemberData(nameof(CaseIndices))]
-    public void Forward_and_backward_match_direct_loops(int caseIndex, DType dtype)
+    public static TheoryData<int, DType, string> CaseIndicesAndPaths()
+    {
+        var d = new TheoryData<int, DType, string>();
+        for (int i = 0; i < Cases.Length; i++)
+            foreach (var path in new[] { "auto", "gemm", "direct" })
+            {
+                d.Add(i, DType.Float32, path);
+                d.Add(i, DType.Float64, path);
+            }
+        return d;
+    }
+
+    /// <summary>Runs <paramref name="body"/> with the forward path forced: "gemm" (im2col panels), "direct", or "auto".</summary>
+    private static void WithPath(string path, Action body)
+    {
+        bool saveUse = Engine.Kernels.CpuBackend.UseDirectConv;
+        int saveMin = Engine.Kernels.DirectConv.MinTaps;
+        try
+        {
+            if (path == "gemm") Engine.Kernels.CpuBackend.UseDirectConv = false;
+            if (path == "direct") Engine.Kernels.DirectConv.MinTaps = 1;
+            body();
+        }
+        finally
+        {
+            Engine.Kernels.CpuBackend.UseDirectConv = saveUse;
+            Engine.Kernels.DirectConv.MinTaps = saveMin;
+        }
+    }
+
+    [Theory, MemberData(nameof(CaseIndicesAndPaths))]
+    public void Forward_and_backward_match_direct_loops(int caseIndex, DType dtype, string path) =>
+        WithPath(path, () => CheckCase(caseIndex, dtype));
+
+    private static void CheckCase(int caseIndex, DType dtype)
     {
         var c = Cases[caseIndex];
         var rng = new Random(caseIndex);

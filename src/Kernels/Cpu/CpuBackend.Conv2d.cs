@@ -37,6 +37,9 @@ public sealed unsafe partial class CpuBackend
         else throw Unsupported("Conv2dBackwardWeight", dtype);
     }
 
+    /// <summary>Use <see cref="DirectConv"/> where it applies (tests switch it off to check the GEMM path too).</summary>
+    internal static bool UseDirectConv = true;
+
     private static bool IsPointwise(Conv2dGeometry g) =>
         g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
 
@@ -55,6 +58,11 @@ public sealed unsafe partial class CpuBackend
 
     private static void ConvForward<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
     {
+        if (UseDirectConv && DirectConv.Applies(g))
+        {
+            DirectConv.Forward(g, (T*)px, (T*)pw, (T*)py);
+            return;
+        }
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         bool pointwise = IsPointwise(g);
         ForImages(g, (n, par) =>
@@ -74,6 +82,13 @@ public sealed unsafe partial class CpuBackend
 
     private static void ConvBackwardInput<T>(Conv2dGeometry g, nint pdy, nint pw, nint pdx) where T : unmanaged
     {
+        if (UseDirectConv && TransposedGeometry(g) is { } gt && DirectConv.Applies(gt))
+        {
+            T* flipped = (T*)ThreadScratch.Get(ThreadScratch.Slot.Flipped, (long)g.C * g.Kg * g.R * g.S * sizeof(T));
+            FlipWeights(g, (T*)pw, flipped);
+            DirectConv.Forward(gt, (T*)pdy, flipped, (T*)pdx);
+            return;
+        }
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         bool pointwise = IsPointwise(g);
         ForImages(g, (n, par) =>
@@ -137,6 +152,37 @@ public sealed unsafe partial class CpuBackend
     {
         if (typeof(T) == typeof(float)) AddOp.Apply(new ReadOnlySpan<float>(acc, (int)n), new ReadOnlySpan<float>(x, (int)n), new Span<float>(acc, (int)n));
         else AddOp.Apply(new ReadOnlySpan<double>(acc, (int)n), new ReadOnlySpan<double>(x, (int)n), new Span<double>(acc, (int)n));
+    }
+
+    /// <summary>
+    /// With stride 1, the input gradient is itself a convolution: of dy, padded by
+    /// dilation·(kernel-1) - pad on each side, with the weights flipped in space and their two
+    /// channel axes exchanged (per group):
+    ///   dx[c, i, j] = Σ_{k,r,s} dy[k, i + padTop - r·dH, j + padLeft - s·dW] · w[k, c, r, s]
+    ///              = Σ_{k,r',s'} dy_padded[k, i + r'·dH, j + s'·dW] · w[k, c, R-1-r', S-1-s'].
+    /// Null when the stride is not 1 or a padding exceeds dilation·(kernel-1).
+    /// </summary>
+    private static Conv2dGeometry? TransposedGeometry(Conv2dGeometry g)
+    {
+        if (g.StrideH != 1 || g.StrideW != 1) return null;
+        int eh = g.DilationH * (g.R - 1), ew = g.DilationW * (g.S - 1);
+        int pt = eh - g.PadTop, pb = eh - g.PadBottom, pl = ew - g.PadLeft, pr = ew - g.PadRight;
+        if (pt < 0 || pb < 0 || pl < 0 || pr < 0) return null;
+        return new Conv2dGeometry(g.N, g.K, g.OH, g.OW, g.C, g.R, g.S, 1, 1, pt, pl, pb, pr, g.DilationH, g.DilationW, g.Groups);
+    }
+
+    /// <summary>wt[gr·Cg + c, k, r, s] = w[gr·Kg + k, c, R-1-r, S-1-s]: the weights of <see cref="TransposedGeometry"/>.</summary>
+    private static void FlipWeights<T>(Conv2dGeometry g, T* w, T* wt) where T : unmanaged
+    {
+        int rs = g.R * g.S;
+        for (int gr = 0; gr < g.Groups; gr++)
+            for (int k = 0; k < g.Kg; k++)
+                for (int c = 0; c < g.Cg; c++)
+                {
+                    T* src = w + ((long)(gr * g.Kg + k) * g.Cg + c) * rs;
+                    T* dst = wt + ((long)(gr * g.Cg + c) * g.Kg + k) * rs;
+                    for (int i = 0; i < rs; i++) dst[i] = src[rs - 1 - i];
+                }
     }
 
     /// <summary>The output columns ow whose input column ow·stride + off lies in [0, size).</summary>

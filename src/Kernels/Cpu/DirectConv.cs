@@ -1,0 +1,158 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// Convolution forward without a column matrix: the product yᵀ[pixels × K] = X[pixels × Q] · Wᵀ[Q × K]
+/// (Q = C/g·R·S taps) computed by a register-blocked kernel whose A operand is read straight out of
+/// a zero-padded copy of the image. For six output pixels and one tap q = (c, r, s), the six A values
+/// are xpad[c, oh·sH + r·dH, ow·sW + s·dW], one broadcast each: every pixel keeps its own base
+/// pointer and every tap adds one offset, so blocks of pixels may cross output rows and any stride
+/// or dilation works. B is the weights packed once per call into panels of 16 (float) or 8
+/// (double) output channels. Each 6-pixel × 2-vector tile of y is kept in 12 registers over all Q
+/// taps and written once.
+/// </summary>
+/// <remarks>
+/// Compared with im2col + GEMM this moves C·H·W elements (the padded copy) instead of C·R·S·OH·OW
+/// (the column matrix, 9× more for 3×3 kernels), which is what made the im2col path memory-bound.
+/// The kernel pays a transposed store per tile (outputs are channel-major), so layers with few taps
+/// (Q &lt; <see cref="MinTaps"/>, such as a first layer on one input channel) keep the GEMM path.
+/// </remarks>
+internal static unsafe class DirectConv
+{
+    private const int MR = 6;
+
+    /// <summary>Below this many taps per output the transposed stores outweigh the arithmetic (tests lower it).</summary>
+    internal static int MinTaps = 64;
+
+    public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && g.Cg * g.R * g.S >= MinTaps;
+
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y) where T : unmanaged
+    {
+        int nr = 2 * Vector256<T>.Count;
+        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
+        int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
+        int panels = (g.Kg + nr - 1) / nr;
+        long planeSize = (long)hp * wp;
+        // slack so the last block's unused pixel lanes may read past the final row
+        long padSize = g.C * planeSize + (long)MR * g.StrideW + (long)(g.S - 1) * g.DilationW + wp * (long)(g.StrideH + 1);
+        T* packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, (long)g.Groups * panels * Q * nr * sizeof(T));
+        PackWeights(g, w, packed, nr, panels);
+        var offsets = new int[Q];
+        for (int c = 0, q = 0; c < g.Cg; c++)
+            for (int r = 0; r < g.R; r++)
+                for (int s = 0; s < g.S; s++, q++)
+                    offsets[q] = (int)(c * planeSize + (long)r * g.DilationH * wp + (long)s * g.DilationW);
+        int blocks = (P + MR - 1) / MR;
+        nint px = (nint)x, py = (nint)y, ppk = (nint)packed;
+        int threads = WorkerPool.Threads;
+        if (g.N >= threads)
+        {
+            WorkerPool.Run(threads, t =>
+            {
+                T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
+                for (int n = g.N * t / threads; n < g.N * (t + 1) / threads; n++)
+                {
+                    Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                    Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize);
+                }
+            });
+            return;
+        }
+        T* shared = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
+        nint ps = (nint)shared;
+        for (int n = 0; n < g.N; n++)
+        {
+            Pad(g, x + (long)n * g.C * g.H * g.W, shared, hp, wp, padSize);
+            int parts = Math.Min(blocks, threads * 4);
+            WorkerPool.Run(parts, t =>
+                Image(g, (T*)ps, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, blocks * t / parts, blocks * (t + 1) / parts, nr, panels, wp, planeSize));
+        }
+    }
+
+    /// <summary>panel[g][jp][q][j] = w[g·Kg + jp·NR + j, q], zero past the group's channels.</summary>
+    private static void PackWeights<T>(Conv2dGeometry g, T* w, T* dst, int nr, int panels) where T : unmanaged
+    {
+        int Q = g.Cg * g.R * g.S;
+        for (int gr = 0; gr < g.Groups; gr++)
+            for (int jp = 0; jp < panels; jp++, dst += (long)Q * nr)
+                for (int j = 0; j < nr; j++)
+                {
+                    int k = jp * nr + j;
+                    T* src = w + (long)(gr * g.Kg + k) * Q;
+                    for (int q = 0; q < Q; q++) dst[(long)q * nr + j] = k < g.Kg ? src[q] : default;
+                }
+    }
+
+    private static void Pad<T>(Conv2dGeometry g, T* x, T* xpad, int hp, int wp, long padSize) where T : unmanaged
+    {
+        new Span<T>(xpad, checked((int)padSize)).Clear();
+        for (int c = 0; c < g.C; c++)
+            for (int h = 0; h < g.H; h++)
+                new ReadOnlySpan<T>(x + ((long)c * g.H + h) * g.W, g.W)
+                    .CopyTo(new Span<T>(xpad + ((long)c * hp + h + g.PadTop) * wp + g.PadLeft, g.W));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
+        int nr, int panels, int wp, long planeSize) where T : unmanaged
+    {
+        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
+        T* tile = stackalloc T[MR * 16];
+        T** bases = stackalloc T*[MR];
+        fixed (int* off = offsets)
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                T* xg = xpad + gr * g.Cg * planeSize;
+                T* yg = y + (long)gr * g.Kg * P;
+                for (int blk = b0; blk < b1; blk++)
+                {
+                    int p0 = blk * MR, pixels = Math.Min(MR, P - p0);
+                    for (int i = 0; i < MR; i++)
+                    {
+                        int p = p0 + Math.Min(i, pixels - 1);
+                        bases[i] = xg + (long)(p / g.OW) * g.StrideH * wp + (p % g.OW) * g.StrideW;
+                    }
+                    for (int jp = 0; jp < panels; jp++)
+                    {
+                        Kernel(Q, off, bases, packed + ((long)gr * panels + jp) * Q * nr, tile);
+                        int channels = Math.Min(nr, g.Kg - jp * nr);
+                        T* yt = yg + (long)jp * nr * P + p0;
+                        for (int j = 0; j < channels; j++)
+                            for (int i = 0; i < pixels; i++)
+                                yt[(long)j * P + i] = tile[i * nr + j];
+                    }
+                }
+            }
+    }
+
+    /// <summary>tile[i][·] = Σ_q xpad[bases[i] + off[q]] · panel[q][·] for six pixels and 2 vectors of channels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Kernel<T>(int kc, int* off, T** bases, T* b, T* tile) where T : unmanaged
+    {
+        int w = Vector256<T>.Count;
+        T* x0 = bases[0], x1 = bases[1], x2 = bases[2], x3 = bases[3], x4 = bases[4], x5 = bases[5];
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            int o = off[p];
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var av = Vector256.Create(x0[o]); c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01);
+            av = Vector256.Create(x1[o]); c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11);
+            av = Vector256.Create(x2[o]); c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21);
+            av = Vector256.Create(x3[o]); c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31);
+            av = Vector256.Create(x4[o]); c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41);
+            av = Vector256.Create(x5[o]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
+            b += 2 * w;
+        }
+        c00.Store(tile); c01.Store(tile + w); tile += 2 * w;
+        c10.Store(tile); c11.Store(tile + w); tile += 2 * w;
+        c20.Store(tile); c21.Store(tile + w); tile += 2 * w;
+        c30.Store(tile); c31.Store(tile + w); tile += 2 * w;
+        c40.Store(tile); c41.Store(tile + w); tile += 2 * w;
+        c50.Store(tile); c51.Store(tile + w);
+    }
+}
