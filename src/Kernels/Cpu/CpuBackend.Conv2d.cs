@@ -43,15 +43,11 @@ public sealed unsafe partial class CpuBackend
     private static bool IsPointwise(Conv2dGeometry g) =>
         g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.PadBottom == 0 && g.PadRight == 0;
 
-    /// <summary>Runs image(n, parallelGemm) for every image: images over threads, or products over threads.</summary>
+    /// <summary>Runs image(n, parallelGemm) for every image: one task per image when there are enough, else each product split.</summary>
     private static void ForImages(Conv2dGeometry g, Action<int, bool> image)
     {
-        int threads = WorkerPool.Threads;
-        if (g.N >= threads && g.Macs >= Gemm.ParallelMacs)
-            WorkerPool.Run(threads, t =>
-            {
-                for (int n = g.N * t / threads; n < g.N * (t + 1) / threads; n++) image(n, false);
-            });
+        if (g.N >= WorkerPool.Threads && g.Macs >= Gemm.ParallelMacs)
+            WorkerPool.Run(g.N, n => image(n, false));
         else
             for (int n = 0; n < g.N; n++) image(n, true);
     }
@@ -116,17 +112,18 @@ public sealed unsafe partial class CpuBackend
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         long wSize = (long)g.K * Q;
         bool pointwise = IsPointwise(g);
-        int threads = WorkerPool.Threads;
-        bool overImages = g.N >= threads && g.Macs >= Gemm.ParallelMacs;
-        int parts = overImages ? threads : 1;
-        var partials = new nint[parts];
-        WorkerPool.Run(parts, t =>
+        // Images are cut into a fixed number of chunks, each accumulating into its own dw (chunk 0
+        // into dw itself), handed out dynamically and summed in chunk order at the end: the
+        // result does not depend on which thread ran which chunk.
+        bool overImages = g.N >= WorkerPool.Threads && g.Macs >= Gemm.ParallelMacs;
+        int chunks = overImages ? Math.Min(g.N, 2 * WorkerPool.Threads) : 1;
+        T* partial = chunks > 1 ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (chunks - 1) * wSize * sizeof(T)) : null;
+        nint ppart = (nint)partial;
+        WorkerPool.Run(chunks, t =>
         {
-            // part 0 accumulates straight into dw; the others into their own buffers, added at the end
-            T* dw = t == 0 ? (T*)pdw : (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, wSize * sizeof(T));
-            partials[t] = (nint)dw;
+            T* dw = t == 0 ? (T*)pdw : (T*)ppart + (t - 1) * wSize;
             T* col = pointwise ? null : (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
-            int n0 = g.N * t / parts, n1 = g.N * (t + 1) / parts;
+            int n0 = g.N * t / chunks, n1 = g.N * (t + 1) / chunks;
             if (n1 == n0) new Span<T>(dw, checked((int)wSize)).Clear();
             for (int n = n0; n < n1; n++)
                 for (int gr = 0; gr < g.Groups; gr++)
@@ -144,8 +141,8 @@ public sealed unsafe partial class CpuBackend
                         accumulate: n > n0, parallel: !overImages);
                 }
         });
-        for (int t = 1; t < parts; t++)
-            SumInto((T*)pdw, (T*)partials[t], wSize);
+        for (int t = 1; t < chunks; t++)
+            SumInto((T*)pdw, partial + (t - 1) * wSize, wSize);
     }
 
     private static void SumInto<T>(T* acc, T* x, long n) where T : unmanaged

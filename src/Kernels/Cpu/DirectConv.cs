@@ -49,14 +49,12 @@ internal static unsafe class DirectConv
         int threads = WorkerPool.Threads;
         if (g.N >= threads)
         {
-            WorkerPool.Run(threads, t =>
+            // one task per image, handed out dynamically (a slowed core simply takes fewer)
+            WorkerPool.Run(g.N, n =>
             {
                 T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
-                for (int n = g.N * t / threads; n < g.N * (t + 1) / threads; n++)
-                {
-                    Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
-                    Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize);
-                }
+                Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize);
             });
             return;
         }
