@@ -15,20 +15,31 @@ public abstract class MatMulTests
         var batch = RefArray.Broadcast(a.Shape[..^2], b.Shape[..^2]);
         int[] outShape = [.. batch, m, n];
         var y = RefArray.Zeros(outShape);
-        for (long o = 0; o < y.Data.Length; o++)
+        long batches = RefArray.Numel(batch), aMat = (long)a.Shape[^2] * a.Shape[^1], bMat = (long)b.Shape[^2] * b.Shape[^1];
+        // element (i, p) of op(A) sits at i·ai + p·ap within its matrix; likewise (p, j) of op(B)
+        long ai = ta ? 1 : k, ap = ta ? m : 1, bp = tb ? 1 : n, bj = tb ? k : 1;
+        for (long t = 0; t < batches; t++)
         {
-            var idx = RefArray.Unravel(o, outShape);
-            int i = idx[^2], j = idx[^1];
-            double s = 0;
-            for (int p = 0; p < k; p++)
-            {
-                int[] ia = [.. idx[..^2], ta ? p : i, ta ? i : p];
-                int[] ib = [.. idx[..^2], tb ? j : p, tb ? p : j];
-                s += a.At(ia) * b.At(ib);
-            }
-            y.Data[o] = s;
+            var idx = RefArray.Unravel(t, batch);
+            long aBase = BatchOffset(idx, a.Shape[..^2]) * aMat, bBase = BatchOffset(idx, b.Shape[..^2]) * bMat;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) s += a.Data[aBase + i * ai + p * ap] * b.Data[bBase + p * bp + j * bj];
+                    y.Data[(t * m + i) * n + j] = s;
+                }
         }
         return y;
+    }
+
+    /// <summary>The flat batch index of a broadcast operand (size-1 dims repeat) for an output batch index.</summary>
+    private static long BatchOffset(int[] idx, int[] shape)
+    {
+        long off = 0;
+        int lead = idx.Length - shape.Length;
+        for (int d = 0; d < shape.Length; d++) off = off * shape[d] + (shape[d] == 1 ? 0 : idx[lead + d]);
+        return off;
     }
 
     private static void CheckProduct(RefArray expected, Tensor actual, int k, string what)
@@ -125,6 +136,33 @@ public abstract class MatMulTests
         var z = Tensor.Ones(2, 0).MatMul(Tensor.Ones(0, 4));
         Assert.Equal(new[] { 2, 4 }, z.Shape.ToArray());
         Assert.All(z.ToArray<float>(), v => Assert.Equal(0f, v));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Packed_and_unpacked_paths_agree_with_the_reference(bool unpacked)
+    {
+        var saved = Gemm.ForceUnpacked;
+        try
+        {
+            Gemm.ForceUnpacked = unpacked;
+            var rng = new Random(16);
+            using var scope = Tensor.Scope();
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (5, 3, 17), (13, 70, 33), (64, 100, 48), (200, 40, 300) })
+                foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+                {
+                    var a = Data.Uniform(rng, [m, k], -1, 1, dtype);
+                    var b = Data.Uniform(rng, [k, n], -1, 1, dtype);
+                    CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), k, $"unpacked={unpacked} {m}x{k}x{n} {dtype}");
+                    var acc = Data.Uniform(rng, [2, m, k], -1, 1, dtype);   // batched: one product per thread
+                    CheckProduct(RefMatMul(RefArray.Of(acc), RefArray.Of(b)), acc.MatMul(b), k, $"batched unpacked={unpacked}");
+                }
+        }
+        finally
+        {
+            Gemm.ForceUnpacked = saved;
+        }
     }
 
     [Fact]
