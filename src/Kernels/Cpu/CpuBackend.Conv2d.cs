@@ -37,6 +37,9 @@ public sealed unsafe partial class CpuBackend
         else throw Unsupported("Conv2dBackwardWeight", dtype);
     }
 
+    /// <summary>Column matrices up to this size are built whole; larger ones are packed panel by panel.</summary>
+    private const long SmallColumnBytes = 256 << 10;
+
     /// <summary>Use <see cref="DirectConv"/> where it applies (tests switch it off to check the GEMM path too).</summary>
     internal static bool UseDirectConv = true;
 
@@ -70,6 +73,14 @@ public sealed unsafe partial class CpuBackend
                 T* yg = (T*)py + ((long)n * g.K + gr * g.Kg) * P;
                 if (pointwise)
                     Gemm.Run(g.Kg, P, Q, wg, Q, 1, xg, P, 1, yg, P, 1, accumulate: false, parallel: par);
+                else if ((long)Q * P * sizeof(T) <= SmallColumnBytes)
+                {
+                    // a small column matrix (few taps, as in a first layer) stays in cache: build it
+                    // with row copies and let the GEMM read it in place
+                    T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
+                    Im2Col(g, xg, col);
+                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, col, P, 1, yg, P, 1, accumulate: false, parallel: par);
+                }
                 else
                     Gemm.Run(g.Kg, P, Q, wg, Q, 1, new Im2ColPanels<T>(g, xg), yg, P, 1, accumulate: false, parallel: par);
             }
