@@ -114,7 +114,7 @@ internal static unsafe class DirectConv
                     }
                     for (int jp = 0; jp < panels; jp++)
                     {
-                        Kernel(Q, off, bases, packed + ((long)gr * panels + jp) * Q * nr, tile);
+                        Gemm.KernelRows256(Q, bases, new TapOffsets(off), packed + ((long)gr * panels + jp) * Q * nr, nr, tile, nr, overwrite: true);
                         int channels = Math.Min(nr, g.Kg - jp * nr);
                         T* yt = yg + (long)jp * nr * P + p0;
                         for (int j = 0; j < channels; j++)
@@ -123,34 +123,5 @@ internal static unsafe class DirectConv
                     }
                 }
             }
-    }
-
-    /// <summary>tile[i][·] = Σ_q xpad[bases[i] + off[q]] · panel[q][·] for six pixels and 2 vectors of channels.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Kernel<T>(int kc, int* off, T** bases, T* b, T* tile) where T : unmanaged
-    {
-        int w = Vector256<T>.Count;
-        T* x0 = bases[0], x1 = bases[1], x2 = bases[2], x3 = bases[3], x4 = bases[4], x5 = bases[5];
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-                     c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            int o = off[p];
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + w);
-            var av = Vector256.Create(x0[o]); c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01);
-            av = Vector256.Create(x1[o]); c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11);
-            av = Vector256.Create(x2[o]); c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21);
-            av = Vector256.Create(x3[o]); c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31);
-            av = Vector256.Create(x4[o]); c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41);
-            av = Vector256.Create(x5[o]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
-            b += 2 * w;
-        }
-        c00.Store(tile); c01.Store(tile + w); tile += 2 * w;
-        c10.Store(tile); c11.Store(tile + w); tile += 2 * w;
-        c20.Store(tile); c21.Store(tile + w); tile += 2 * w;
-        c30.Store(tile); c31.Store(tile + w); tile += 2 * w;
-        c40.Store(tile); c41.Store(tile + w); tile += 2 * w;
-        c50.Store(tile); c51.Store(tile + w);
     }
 }

@@ -105,10 +105,10 @@ internal static unsafe class Gemm
                     T* ct = (T*)pc + i0 * rsC + j0;
                     if (mr == MR && w == nr)
                     {
-                        KernelRows256(k, rows, bp, ldb, ct, rsC, !accumulate);
+                        KernelRows256(k, rows, default(ConsecutiveTaps), bp, ldb, ct, rsC, !accumulate);
                         continue;
                     }
-                    KernelRows256(k, rows, bp, ldb, tile, nr, true);
+                    KernelRows256(k, rows, default(ConsecutiveTaps), bp, ldb, tile, nr, true);
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < w; j++)
                         {
@@ -314,9 +314,14 @@ internal static unsafe class Gemm
         v1.Store(c + w);
     }
 
-    /// <summary>The AVX2 micro-kernel on unpacked operands: A from six row pointers, B rows ldb apart.</summary>
+    /// <summary>
+    /// The AVX2 micro-kernel on unpacked operands: for step p, A's six values are
+    /// rows[i][taps.At(p)] (consecutive elements of six rows of a matrix, or six pixels of an image
+    /// at one convolution tap) and B's row is ldb elements after the previous one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void KernelRows256<T>(int kc, T** rows, T* b, long ldb, T* c, long ldc, bool overwrite) where T : unmanaged
+    internal static void KernelRows256<T, TTaps>(int kc, T** rows, TTaps taps, T* b, long ldb, T* c, long ldc, bool overwrite)
+        where T : unmanaged where TTaps : struct, ITapIndex
     {
         int w = Vector256<T>.Count;
         T* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
@@ -324,14 +329,15 @@ internal static unsafe class Gemm
                      c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
+            int o = taps.At(p);
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + w);
-            var av = Vector256.Create(a0[p]); c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01);
-            av = Vector256.Create(a1[p]); c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11);
-            av = Vector256.Create(a2[p]); c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21);
-            av = Vector256.Create(a3[p]); c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31);
-            av = Vector256.Create(a4[p]); c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41);
-            av = Vector256.Create(a5[p]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
+            var av = Vector256.Create(a0[o]); c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01);
+            av = Vector256.Create(a1[o]); c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11);
+            av = Vector256.Create(a2[o]); c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21);
+            av = Vector256.Create(a3[o]); c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31);
+            av = Vector256.Create(a4[o]); c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41);
+            av = Vector256.Create(a5[o]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
             b += ldb;
         }
         Store(c, w, overwrite, c00, c01); c += ldc;
@@ -439,4 +445,22 @@ internal readonly unsafe struct StridedPanels<T>(T* b, long rs, long cs) : IPane
             dst += nr * kc;
         }
     }
+}
+
+/// <summary>Which element of each A row the unpacked kernel reads at step p.</summary>
+internal interface ITapIndex
+{
+    int At(int p);
+}
+
+/// <summary>Step p reads element p: rows of a row-major matrix.</summary>
+internal readonly struct ConsecutiveTaps : ITapIndex
+{
+    public int At(int p) => p;
+}
+
+/// <summary>Step p reads element offsets[p]: the taps of a convolution over a padded image.</summary>
+internal readonly unsafe struct TapOffsets(int* offsets) : ITapIndex
+{
+    public int At(int p) => offsets[p];
 }
