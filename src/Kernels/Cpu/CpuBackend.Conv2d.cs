@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Engine.Kernels;
 
 public sealed unsafe partial class CpuBackend
@@ -120,6 +122,11 @@ public sealed unsafe partial class CpuBackend
 
     private static void ConvBackwardWeight<T>(Conv2dGeometry g, nint px, nint pdy, nint pdw) where T : unmanaged
     {
+        if (UseDirectConv && Vector256.IsHardwareAccelerated)
+        {
+            DirectConv.BackwardWeight(g, (T*)px, (T*)pdy, (T*)pdw);
+            return;
+        }
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         long wSize = (long)g.K * Q;
         bool pointwise = IsPointwise(g);

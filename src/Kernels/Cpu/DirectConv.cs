@@ -39,11 +39,7 @@ internal static unsafe class DirectConv
         long padSize = g.C * planeSize + (long)MR * g.StrideW + (long)(g.S - 1) * g.DilationW + wp * (long)(g.StrideH + 1);
         T* packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, (long)g.Groups * panels * Q * nr * sizeof(T));
         PackWeights(g, w, packed, nr, panels);
-        var offsets = new int[Q];
-        for (int c = 0, q = 0; c < g.Cg; c++)
-            for (int r = 0; r < g.R; r++)
-                for (int s = 0; s < g.S; s++, q++)
-                    offsets[q] = (int)(c * planeSize + (long)r * g.DilationH * wp + (long)s * g.DilationW);
+        var offsets = TapOffsets(g, planeSize, wp);
         int blocks = (P + MR - 1) / MR;
         nint px = (nint)x, py = (nint)y, ppk = (nint)packed;
         int threads = WorkerPool.Threads;
@@ -123,5 +119,91 @@ internal static unsafe class DirectConv
                     }
                 }
             }
+    }
+
+    /// <summary>
+    /// The weight gradient dWᵀ[Q × K] = Σ_images Xᵀ[Q × pixels] · dyᵀ[pixels × K], with the same
+    /// kernel: six taps play the rows (each a base pointer into the padded image), the pixels are
+    /// the long inner dimension (an offset table), and dy is transposed into 16-channel panels.
+    /// Images are cut into a fixed number of chunks, each summing into its own dW, added in chunk
+    /// order: the result does not depend on which thread ran which chunk.
+    /// </summary>
+    public static void BackwardWeight<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged
+    {
+        int nr = 2 * Vector256<T>.Count;
+        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
+        int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
+        int panels = (g.Kg + nr - 1) / nr;
+        long planeSize = (long)hp * wp, wSize = (long)g.K * Q;
+        long padSize = g.C * planeSize;
+        var taps = TapOffsets(g, planeSize, wp);
+        var pixels = new int[P];
+        for (int p = 0; p < P; p++) pixels[p] = p / g.OW * g.StrideH * wp + p % g.OW * g.StrideW;
+        int chunks = Math.Clamp(g.N, 1, 2 * WorkerPool.Threads);
+        T* partial = chunks > 1 ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (chunks - 1) * wSize * sizeof(T)) : null;
+        nint px = (nint)x, pdy = (nint)dy, pdw = (nint)dw, ppart = (nint)partial;
+        WorkerPool.Run(chunks, t =>
+        {
+            T* acc = t == 0 ? (T*)pdw : (T*)ppart + (t - 1) * wSize;
+            new Span<T>(acc, checked((int)wSize)).Clear();
+            T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
+            T* dyt = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmB, (long)panels * P * nr * sizeof(T));
+            T* tile = stackalloc T[MR * 16];
+            T** rows = stackalloc T*[MR];
+            fixed (int* pix = pixels)
+                for (int n = g.N * t / chunks; n < g.N * (t + 1) / chunks; n++)
+                {
+                    Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                    for (int gr = 0; gr < g.Groups; gr++)
+                    {
+                        T* dyg = (T*)pdy + ((long)n * g.K + gr * g.Kg) * P;
+                        for (int jp = 0; jp < panels; jp++)
+                            for (int j = 0; j < nr; j++)
+                            {
+                                int k = jp * nr + j;
+                                T* dst = dyt + (long)jp * P * nr + j;
+                                if (k < g.Kg) for (int p = 0; p < P; p++) dst[(long)p * nr] = dyg[(long)k * P + p];
+                                else for (int p = 0; p < P; p++) dst[(long)p * nr] = default;
+                            }
+                        T* xg = xpad + gr * g.Cg * planeSize;
+                        T* dwg = acc + (long)gr * g.Kg * Q;
+                        for (int jp = 0; jp < panels; jp++)
+                            for (int q0 = 0; q0 < Q; q0 += MR)
+                            {
+                                for (int i = 0; i < MR; i++) rows[i] = xg + taps[Math.Min(q0 + i, Q - 1)];
+                                Gemm.KernelRows256(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, tile, nr, overwrite: true);
+                                int channels = Math.Min(nr, g.Kg - jp * nr), qs = Math.Min(MR, Q - q0);
+                                for (int j = 0; j < channels; j++)
+                                {
+                                    T* d = dwg + (long)(jp * nr + j) * Q + q0;
+                                    for (int i = 0; i < qs; i++) d[i] = Add(d[i], tile[i * nr + j]);
+                                }
+                            }
+                    }
+                }
+        });
+        for (int t = 1; t < chunks; t++)
+        {
+            T* src = partial + (t - 1) * wSize;
+            for (long i = 0; i < wSize; i++) dw[i] = Add(dw[i], src[i]);
+        }
+    }
+
+    private static int[] TapOffsets(Conv2dGeometry g, long planeSize, int wp)
+    {
+        var offsets = new int[g.Cg * g.R * g.S];
+        for (int c = 0, q = 0; c < g.Cg; c++)
+            for (int r = 0; r < g.R; r++)
+                for (int s = 0; s < g.S; s++, q++)
+                    offsets[q] = (int)(c * planeSize + (long)r * g.DilationH * wp + (long)s * g.DilationW);
+        return offsets;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Add<T>(T x, T y) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) { float r = Unsafe.As<T, float>(ref x) + Unsafe.As<T, float>(ref y); return Unsafe.As<float, T>(ref r); }
+        double d = Unsafe.As<T, double>(ref x) + Unsafe.As<T, double>(ref y);
+        return Unsafe.As<double, T>(ref d);
     }
 }
