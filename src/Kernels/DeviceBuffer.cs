@@ -21,14 +21,34 @@ public sealed unsafe class NativeBuffer : DeviceBuffer
     private void* _pointer;
     private readonly long _bytes;
 
-    /// <summary>Allocates <paramref name="bytes"/> bytes, 64-byte aligned, uninitialised.</summary>
+    /// <summary>Buffers from this size up are aligned to 2 MiB and offered to the kernel as huge pages.</summary>
+    internal const long HugePageThreshold = 4 << 20;
+
+    private const int HugePage = 2 << 20, MadvHugePage = 14;
+
+    /// <summary>
+    /// Allocates <paramref name="bytes"/> bytes, 64-byte aligned, uninitialised. On Linux, buffers of
+    /// 4 MiB and more are 2 MiB-aligned and marked MADV_HUGEPAGE: one page fault per 2 MiB instead
+    /// of 512, and far fewer TLB misses when kernels stream through them.
+    /// </summary>
     public NativeBuffer(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         _bytes = bytes;
-        _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
+        if (bytes >= HugePageThreshold && OperatingSystem.IsLinux())
+        {
+            long rounded = (bytes + HugePage - 1) / HugePage * HugePage;
+            _pointer = NativeMemory.AlignedAlloc((nuint)rounded, HugePage);
+            try { _ = Madvise((nint)_pointer, (nuint)rounded, MadvHugePage); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        }
+        else
+            _pointer = NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 64), 64);
         GC.AddMemoryPressure(Math.Max(bytes, 64));
     }
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>The address of the first byte.</summary>
     public void* Pointer => _pointer != null ? _pointer : throw new ObjectDisposedException(nameof(NativeBuffer));
