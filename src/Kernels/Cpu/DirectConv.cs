@@ -88,34 +88,57 @@ internal static unsafe class DirectConv
                     .CopyTo(new Span<T>(xpad + ((long)c * hp + h + g.PadTop) * wp + g.PadLeft, g.W));
     }
 
+    /// <summary>Pixel blocks computed together, so each slice of a weight panel is reused from L1 by all of them.</summary>
+    private const int GroupBlocks = 16;
+
+    /// <summary>Taps per slice: a 128 × 16-float slice of a weight panel is 8 KiB.</summary>
+    private const int TapsPerSlice = 128;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
         int nr, int panels, int wp, long planeSize) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
-        T* tile = stackalloc T[MR * 16];
-        T** bases = stackalloc T*[MR];
+        int slices = (Q + TapsPerSlice - 1) / TapsPerSlice, kStep = (Q + slices - 1) / slices;
+        T* tiles = stackalloc T[GroupBlocks * MR * 16];
+        T** bases = stackalloc T*[GroupBlocks * MR];
         fixed (int* off = offsets)
             for (int gr = 0; gr < g.Groups; gr++)
             {
                 T* xg = xpad + gr * g.Cg * planeSize;
                 T* yg = y + (long)gr * g.Kg * P;
-                for (int blk = b0; blk < b1; blk++)
+                for (int gb = b0; gb < b1; gb += GroupBlocks)
                 {
-                    int p0 = blk * MR, pixels = Math.Min(MR, P - p0);
-                    for (int i = 0; i < MR; i++)
+                    int blocks = Math.Min(GroupBlocks, b1 - gb);
+                    for (int bi = 0; bi < blocks; bi++)
                     {
-                        int p = p0 + Math.Min(i, pixels - 1);
-                        bases[i] = xg + (long)(p / g.OW) * g.StrideH * wp + (p % g.OW) * g.StrideW;
+                        int p0 = (gb + bi) * MR, pixels = Math.Min(MR, P - p0);
+                        for (int i = 0; i < MR; i++)
+                        {
+                            int p = p0 + Math.Min(i, pixels - 1);
+                            bases[bi * MR + i] = xg + (long)(p / g.OW) * g.StrideH * wp + (p % g.OW) * g.StrideW;
+                        }
                     }
                     for (int jp = 0; jp < panels; jp++)
                     {
-                        Gemm.KernelRows256(Q, bases, new TapOffsets(off), packed + ((long)gr * panels + jp) * Q * nr, nr, tile, nr, overwrite: true);
+                        T* panel = packed + ((long)gr * panels + jp) * Q * nr;
+                        for (int q0 = 0; q0 < Q; q0 += kStep)
+                        {
+                            int kc = Math.Min(kStep, Q - q0);
+                            for (int bi = 0; bi < blocks; bi++)
+                                Gemm.KernelRows256(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
+                                    tiles + bi * MR * nr, nr, overwrite: q0 == 0);
+                        }
                         int channels = Math.Min(nr, g.Kg - jp * nr);
-                        T* yt = yg + (long)jp * nr * P + p0;
-                        for (int j = 0; j < channels; j++)
-                            for (int i = 0; i < pixels; i++)
-                                yt[(long)j * P + i] = tile[i * nr + j];
+                        for (int bi = 0; bi < blocks; bi++)
+                        {
+                            int p0 = (gb + bi) * MR, pixels = Math.Min(MR, P - p0);
+                            T* yt = yg + (long)jp * nr * P + p0;
+                            T* tile = tiles + bi * MR * nr;
+                            for (int j = 0; j < channels; j++)
+                                for (int i = 0; i < pixels; i++)
+                                    yt[(long)j * P + i] = tile[i * nr + j];
+                        }
                     }
                 }
             }
