@@ -160,13 +160,7 @@ public sealed unsafe partial class CpuBackend
                 }
         });
         for (int t = 1; t < chunks; t++)
-            SumInto((T*)pdw, partial + (t - 1) * wSize, wSize);
-    }
-
-    private static void SumInto<T>(T* acc, T* x, long n) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) AddOp.Apply(new ReadOnlySpan<float>(acc, (int)n), new ReadOnlySpan<float>(x, (int)n), new Span<float>(acc, (int)n));
-        else AddOp.Apply(new ReadOnlySpan<double>(acc, (int)n), new ReadOnlySpan<double>(x, (int)n), new Span<double>(acc, (int)n));
+            Simd.AddInto((T*)pdw, partial + (t - 1) * wSize, wSize);
     }
 
     /// <summary>
@@ -255,19 +249,9 @@ public sealed unsafe partial class CpuBackend
                         if ((uint)ih >= (uint)g.H || hi < lo) continue;
                         T* dst = dx + ((long)c * g.H + ih) * g.W + offW;
                         if (g.StrideW == 1)
-                        {
-                            var d = new Span<T>(dst + lo, hi - lo + 1);
-                            if (typeof(T) == typeof(float))
-                                AddOp.Apply(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(d), new ReadOnlySpan<float>(src + lo, hi - lo + 1), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(d));
-                            else
-                                AddOp.Apply(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(d), new ReadOnlySpan<double>(src + lo, hi - lo + 1), System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(d));
-                        }
+                            Simd.AddInto(dst + lo, src + lo, hi - lo + 1);
                         else
-                            for (int ow = lo; ow <= hi; ow++)
-                            {
-                                if (typeof(T) == typeof(float)) ((float*)dst)[ow * g.StrideW] += ((float*)src)[ow];
-                                else ((double*)dst)[ow * g.StrideW] += ((double*)src)[ow];
-                            }
+                            for (int ow = lo; ow <= hi; ow++) dst[ow * g.StrideW] = Simd.Add(dst[ow * g.StrideW], src[ow]);
                     }
                 }
     }

@@ -199,17 +199,14 @@ internal static unsafe class DirectConv
                                 for (int j = 0; j < channels; j++)
                                 {
                                     T* d = dwg + (long)(jp * nr + j) * Q + q0;
-                                    for (int i = 0; i < qs; i++) d[i] = Add(d[i], tile[i * nr + j]);
+                                    for (int i = 0; i < qs; i++) d[i] = Simd.Add(d[i], tile[i * nr + j]);
                                 }
                             }
                     }
                 }
         });
         for (int t = 1; t < chunks; t++)
-        {
-            T* src = partial + (t - 1) * wSize;
-            for (long i = 0; i < wSize; i++) dw[i] = Add(dw[i], src[i]);
-        }
+            Simd.AddInto(dw, partial + (t - 1) * wSize, wSize);
     }
 
     private static int[] TapOffsets(Conv2dGeometry g, long planeSize, int wp)
@@ -220,13 +217,5 @@ internal static unsafe class DirectConv
                 for (int s = 0; s < g.S; s++, q++)
                     offsets[q] = (int)(c * planeSize + (long)r * g.DilationH * wp + (long)s * g.DilationW);
         return offsets;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Add<T>(T x, T y) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) { float r = Unsafe.As<T, float>(ref x) + Unsafe.As<T, float>(ref y); return Unsafe.As<float, T>(ref r); }
-        double d = Unsafe.As<T, double>(ref x) + Unsafe.As<T, double>(ref y);
-        return Unsafe.As<double, T>(ref d);
     }
 }

@@ -113,7 +113,7 @@ internal static unsafe class Gemm
                         for (int j = 0; j < w; j++)
                         {
                             ref T dst = ref ct[i * rsC + j];
-                            dst = accumulate ? Add(dst, tile[i * nr + j]) : tile[i * nr + j];
+                            dst = accumulate ? Simd.Add(dst, tile[i * nr + j]) : tile[i * nr + j];
                         }
                 }
             }
@@ -205,7 +205,7 @@ internal static unsafe class Gemm
                                     for (int j = 0; j < nrr; j++)
                                     {
                                         ref T dst = ref cp[i * rsC + j * csC];
-                                        dst = overwrite ? tile[i * nr + j] : Add(dst, tile[i * nr + j]);
+                                        dst = overwrite ? tile[i * nr + j] : Simd.Add(dst, tile[i * nr + j]);
                                     }
                             }
                         }
@@ -215,13 +215,6 @@ internal static unsafe class Gemm
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Add<T>(T x, T y) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float)) { float r = Unsafe.As<T, float>(ref x) + Unsafe.As<T, float>(ref y); return Unsafe.As<float, T>(ref r); }
-        double d = Unsafe.As<T, double>(ref x) + Unsafe.As<T, double>(ref y);
-        return Unsafe.As<double, T>(ref d);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel<T>(bool wide, int kc, T* a, T* b, T* c, long ldc, bool overwrite) where T : unmanaged

@@ -128,4 +128,30 @@ internal static class Simd
         var scale = ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
         return Vector256.ConditionalSelect(underflow, Vector256<float>.Zero, p * scale);
     }
+
+    /// <summary>x + y for float or double.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static T Add<T>(T x, T y) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float r = System.Runtime.CompilerServices.Unsafe.As<T, float>(ref x) + System.Runtime.CompilerServices.Unsafe.As<T, float>(ref y);
+            return System.Runtime.CompilerServices.Unsafe.As<float, T>(ref r);
+        }
+        double d = System.Runtime.CompilerServices.Unsafe.As<T, double>(ref x) + System.Runtime.CompilerServices.Unsafe.As<T, double>(ref y);
+        return System.Runtime.CompilerServices.Unsafe.As<double, T>(ref d);
+    }
+
+    /// <summary>acc[i] += x[i] over n float or double elements, vectorised.</summary>
+    public static unsafe void AddInto<T>(T* acc, T* x, long n) where T : unmanaged
+    {
+        for (long s = 0; s < n; s += int.MaxValue / 2)
+        {
+            int len = (int)Math.Min(int.MaxValue / 2, n - s);
+            if (typeof(T) == typeof(float))
+                AddOp.Apply(new ReadOnlySpan<float>((float*)acc + s, len), new ReadOnlySpan<float>((float*)x + s, len), new Span<float>((float*)acc + s, len));
+            else
+                AddOp.Apply(new ReadOnlySpan<double>((double*)acc + s, len), new ReadOnlySpan<double>((double*)x + s, len), new Span<double>((double*)acc + s, len));
+        }
+    }
 }
