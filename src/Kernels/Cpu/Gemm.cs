@@ -288,12 +288,21 @@ internal static unsafe class Gemm
             a += MR;
             b += 2 * w;
         }
-        Store(c, w, overwrite, c00, c01); c += ldc;
-        Store(c, w, overwrite, c10, c11); c += ldc;
-        Store(c, w, overwrite, c20, c21); c += ldc;
-        Store(c, w, overwrite, c30, c31); c += ldc;
-        Store(c, w, overwrite, c40, c41); c += ldc;
-        Store(c, w, overwrite, c50, c51);
+        StoreTile(c, ldc, w, overwrite, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary>Writes (or adds) the six rows of a 6 × (2 Vector256) tile, ldc elements apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTile<T>(T* c, long ldc, int w, bool overwrite,
+        Vector256<T> c00, Vector256<T> c01, Vector256<T> c10, Vector256<T> c11, Vector256<T> c20, Vector256<T> c21,
+        Vector256<T> c30, Vector256<T> c31, Vector256<T> c40, Vector256<T> c41, Vector256<T> c50, Vector256<T> c51) where T : unmanaged
+    {
+        Store(c, w, overwrite, c00, c01);
+        Store(c + ldc, w, overwrite, c10, c11);
+        Store(c + 2 * ldc, w, overwrite, c20, c21);
+        Store(c + 3 * ldc, w, overwrite, c30, c31);
+        Store(c + 4 * ldc, w, overwrite, c40, c41);
+        Store(c + 5 * ldc, w, overwrite, c50, c51);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -334,12 +343,7 @@ internal static unsafe class Gemm
             av = Vector256.Create(a5[o]); c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51);
             b += ldb;
         }
-        Store(c, w, overwrite, c00, c01); c += ldc;
-        Store(c, w, overwrite, c10, c11); c += ldc;
-        Store(c, w, overwrite, c20, c21); c += ldc;
-        Store(c, w, overwrite, c30, c31); c += ldc;
-        Store(c, w, overwrite, c40, c41); c += ldc;
-        Store(c, w, overwrite, c50, c51);
+        StoreTile(c, ldc, w, overwrite, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>The AVX-512 micro-kernel: a 6 × (4 Vector512) tile of C in 24 accumulators.</summary>
