@@ -82,19 +82,6 @@ public readonly struct Layout
         return new Layout(shape, strides, Offset);
     }
 
-    /// <summary>The smallest and largest element index this layout touches (for bounds checks).</summary>
-    public (long Min, long Max) Extent()
-    {
-        long lo = Offset, hi = Offset;
-        for (int i = 0; i < Shape.Length; i++)
-        {
-            if (Shape[i] == 0) return (Offset, Offset - 1);
-            long span = (long)(Shape[i] - 1) * Strides[i];
-            if (span < 0) lo += span; else hi += span;
-        }
-        return (lo, hi);
-    }
-
     /// <inheritdoc/>
     public override string ToString() =>
         $"{Errors.Shape(Shape)} strides ({string.Join(", ", Strides)}) offset {Offset}";

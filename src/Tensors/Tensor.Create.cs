@@ -175,14 +175,17 @@ public sealed partial class Tensor
             off += i * _strides[d];
         }
         var buf = _storage.Buffer;
+        double value;
         switch (DType)
         {
-            case DType.Float32: { Span<float> v = stackalloc float[1]; Backend.Download(buf, off, v); return v[0]; }
-            case DType.Float64: { Span<double> v = stackalloc double[1]; Backend.Download(buf, off, v); return v[0]; }
-            case DType.Int32: { Span<int> v = stackalloc int[1]; Backend.Download(buf, off, v); return v[0]; }
-            case DType.Int64: { Span<long> v = stackalloc long[1]; Backend.Download(buf, off, v); return v[0]; }
-            default: { Span<byte> v = stackalloc byte[1]; Backend.Download(buf, off, v); return v[0]; }
+            case DType.Float32: { Span<float> v = stackalloc float[1]; Backend.Download(buf, off, v); value = v[0]; break; }
+            case DType.Float64: { Span<double> v = stackalloc double[1]; Backend.Download(buf, off, v); value = v[0]; break; }
+            case DType.Int32: { Span<int> v = stackalloc int[1]; Backend.Download(buf, off, v); value = v[0]; break; }
+            case DType.Int64: { Span<long> v = stackalloc long[1]; Backend.Download(buf, off, v); value = v[0]; break; }
+            default: { Span<byte> v = stackalloc byte[1]; Backend.Download(buf, off, v); value = v[0]; break; }
         }
+        GC.KeepAlive(this);
+        return value;
     }
 
     /// <summary>A copy converted to <paramref name="dtype"/> (a new handle, also when the dtype already matches).</summary>

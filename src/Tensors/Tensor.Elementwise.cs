@@ -315,11 +315,12 @@ public sealed partial class Tensor
         condition.CheckAlive(op);
         if (condition.DType != DType.Bool)
             throw Errors.DTypeError(op, $"the condition must be bool, not {condition.DType.Name()}");
+        a.CheckAlive(op);
+        b.CheckAlive(op);
         SameDevice(op, condition, a);
-        var (va, vb, ab) = Prepare(op, a, b);
-        va.Dispose();
-        vb.Dispose();
-        var shape = BroadcastShapes(op, condition._shape, ab);
+        SameDevice(op, a, b);
+        SameDType(op, a, b);
+        var shape = BroadcastShapes(op, condition._shape, BroadcastShapes(op, a._shape, b._shape));
         using var c = condition.BroadcastTo(op, shape);
         using var xa = a.BroadcastTo(op, shape);
         using var xb = b.BroadcastTo(op, shape);

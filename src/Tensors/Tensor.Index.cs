@@ -26,6 +26,8 @@ public sealed partial class Tensor
         var y = Empty(shape, DType, Device);
         if (y.Numel > 0)
             Backend.IndexSelect(DType, BufferView(op), a, index.DType, index.BufferView(op), y.BufferView(op));
+        GC.KeepAlive(this);
+        GC.KeepAlive(index);
         return y;
     }
 
@@ -54,6 +56,8 @@ public sealed partial class Tensor
         var y = Empty(index._shape.ToArray(), DType, Device);
         if (y.Numel > 0)
             Backend.Gather(DType, BufferView(op), a, index.DType, index.BufferView(op), y.BufferView(op));
+        GC.KeepAlive(this);
+        GC.KeepAlive(index);
         return y;
     }
 
@@ -88,6 +92,8 @@ public sealed partial class Tensor
         CheckGatherShapes(op, a, index, src);
         if (index.Numel > 0)
             Backend.ScatterAdd(DType, src.BufferView(op), a, index.DType, index.BufferView(op), BufferView(op));
+        GC.KeepAlive(index);
+        GC.KeepAlive(src);
         return this;
     }
 

@@ -243,6 +243,7 @@ public sealed partial class Tensor
         if (IsContiguous) return Alias();
         var y = Empty(_shape, DType, Device);
         Backend.Copy(DType, BufferView("Contiguous"), DType, y.BufferView("Contiguous"));
+        GC.KeepAlive(this);
         return y;
     }
 
@@ -253,5 +254,6 @@ public sealed partial class Tensor
         SameDevice("CopyFrom", this, source);
         using var s = source.BroadcastTo("CopyFrom", _shape);
         if (Numel > 0) Backend.Copy(source.DType, s.BufferView("CopyFrom"), DType, BufferView("CopyFrom"));
+        GC.KeepAlive(this);
     }
 }

@@ -78,7 +78,11 @@ public sealed partial class Tensor : IDisposable
 
     internal IBackend Backend => _storage.Backend;
 
-    /// <summary>The buffer and layout handed to the backend; checks that the tensor is alive.</summary>
+    /// <summary>
+    /// The buffer and layout handed to the backend; checks that the tensor is alive. The caller keeps
+    /// this tensor reachable (a live local, or GC.KeepAlive) until the kernel returns: otherwise the
+    /// storage's finalizer could hand the buffer to someone else mid-kernel.
+    /// </summary>
     internal BufferView BufferView(string op)
     {
         if (_disposed) throw new DisposedTensorException(op);
