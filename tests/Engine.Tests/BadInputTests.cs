@@ -109,6 +109,8 @@ public sealed class BadInputTests
         new("RandN std", () => Tensor.RandN([2], 0, -1), Engine, "RandN", "std -1"),
         new("RandInt range", () => Tensor.RandInt(3, 3, [2]), Engine, "RandInt", "[3, 3) is empty"),
         new("Size axis", () => F(2).Size(1), Shape, "Size: [2]", "axis 1"),
+        new("Absent device", () => Tensor.Zeros([2], DType.Float32, new Device(DeviceKind.Cuda, 3)), typeof(DeviceException), "cuda:3", "not available", "cpu"),
+        new("To absent device", () => F(2).To(new Device(DeviceKind.OpenCL)), typeof(DeviceException), "To", "opencl:0"),
     ];
 
     public static TheoryData<string> Names() => [.. Cases.Select(c => c.Name)];
