@@ -22,6 +22,9 @@ internal sealed class Storage
 
     public Device Device { get; }
 
+    /// <summary>Bumped by every in-place write through any view of this storage.</summary>
+    public int Version;
+
     public DeviceBuffer Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Storage));
 
     public IBackend Backend => Device.Backend;

@@ -142,6 +142,7 @@ public sealed partial class Tensor
         CheckDType(name, OpSupport.Supports(op, DType), t => OpSupport.Supports(op, t));
         using var vb = other.BroadcastTo(name, _shape);
         if (Numel > 0) Backend.Binary(op, DType, BufferView(name), vb.BufferView(name), BufferView(name));
+        BumpVersion();
         return this;
     }
 

@@ -92,6 +92,7 @@ public sealed partial class Tensor
         CheckGatherShapes(op, a, index, src);
         if (index.Numel > 0)
             Backend.ScatterAdd(DType, src.BufferView(op), a, index.DType, index.BufferView(op), BufferView(op));
+        BumpVersion();
         GC.KeepAlive(index);
         GC.KeepAlive(src);
         return this;

@@ -37,6 +37,41 @@ public sealed partial class Tensor
         using (y) return y.View(DroppedShape(_shape, norm));
     }
 
+    /// <summary>
+    /// Sums this tensor down to <paramref name="shape"/>, which must broadcast to this tensor's
+    /// shape: the adjoint of broadcasting, used to return the gradient of a broadcast operand.
+    /// </summary>
+    public Tensor SumTo(ReadOnlySpan<int> shape)
+    {
+        const string op = "SumTo";
+        CheckAlive(op);
+        var target = shape.ToArray();
+        if (target.Length > Rank) throw Errors.ShapeError(op, _shape, target, "the target has more dims than the tensor");
+        int lead = Rank - target.Length;
+        var axes = new List<int>();
+        for (int d = 0; d < Rank; d++)
+        {
+            if (d < lead) { axes.Add(d); continue; }
+            int want = target[d - lead];
+            if (want == _shape[d]) continue;
+            if (want != 1) throw Errors.ShapeError(op, _shape, target, $"size {_shape[d]} at dim {d} cannot be summed to {want}");
+            axes.Add(d);
+        }
+        if (axes.Count == 0) return Alias();
+        using var kept = Sum([.. axes], keepDim: true);
+        return kept.Reshape(target);
+    }
+
+    /// <summary>True when no element is NaN or infinite (always true for integer and bool tensors).</summary>
+    public bool AllFinite()
+    {
+        CheckAlive("AllFinite");
+        if (!DType.IsFloating() || Numel == 0) return true;
+        using var a = Abs();
+        using var m = a.Max();
+        return double.IsFinite(m.Item<double>());
+    }
+
     /// <summary>Σ over all elements (rank 0). Bool and int32 sum to int64.</summary>
     public Tensor Sum() => Sum([], false);
 

@@ -254,6 +254,7 @@ public sealed partial class Tensor
         SameDevice("CopyFrom", this, source);
         using var s = source.BroadcastTo("CopyFrom", _shape);
         if (Numel > 0) Backend.Copy(source.DType, s.BufferView("CopyFrom"), DType, BufferView("CopyFrom"));
+        BumpVersion();
         GC.KeepAlive(this);
     }
 }

@@ -41,6 +41,9 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(_storage, shape, strides, offset, DType);
     }
 
+    /// <summary>The scope that will dispose this tensor, if any.</summary>
+    internal TensorScope? OwningScope { get; set; }
+
     /// <summary>Starts a scope that disposes the tensors created inside it; see <see cref="TensorScope"/>.</summary>
     public static TensorScope Scope() => new();
 
@@ -73,6 +76,14 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Counts in-place writes to this tensor's memory (through any view). Autograd records it when
+    /// it saves a tensor for backward, and refuses to use the tensor if it has changed since.
+    /// </summary>
+    public int Version => Volatile.Read(ref _storage.Version);
+
+    private void BumpVersion() => Interlocked.Increment(ref _storage.Version);
 
     internal Layout Layout => new(_shape, _strides, _offset);
 

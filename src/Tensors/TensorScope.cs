@@ -24,12 +24,37 @@ public sealed class TensorScope : IDisposable
         t_current = this;
     }
 
-    internal static void Register(Tensor t) => t_current?._owned.Add(t);
+    internal static void Register(Tensor t)
+    {
+        if (t_current is { } scope)
+        {
+            scope._owned.Add(t);
+            t.OwningScope = scope;
+        }
+    }
 
     /// <summary>Removes <paramref name="t"/> from this scope (handing it to the enclosing scope, if any) and returns it.</summary>
     public Tensor Keep(Tensor t)
     {
-        if (_owned.Remove(t)) _parent?._owned.Add(t);
+        if (t.OwningScope == this && _owned.Remove(t))
+        {
+            t.OwningScope = _parent;
+            _parent?._owned.Add(t);
+        }
+        return t;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="t"/> out of whatever scope owns it: no scope will dispose it, its owner
+    /// (for example a parameter holding its gradient) must. Returns it.
+    /// </summary>
+    public static Tensor Escape(Tensor t)
+    {
+        if (t.OwningScope is { } scope)
+        {
+            scope._owned.Remove(t);
+            t.OwningScope = null;
+        }
         return t;
     }
 

@@ -1,0 +1,206 @@
+using System.Diagnostics;
+
+namespace Engine;
+
+/// <summary>
+/// A node of the computation graph: one differentiable operation. <see cref="Forward(Tensor[])"/>
+/// computes the result from tensors; <see cref="Backward"/> maps the gradient of the loss with
+/// respect to the result, g = ∂L/∂y, to the gradients with respect to each input, written with
+/// <see cref="Variable"/> operations so that they can themselves be differentiated
+/// (<c>Backward(createGraph: true)</c>). Subclass <see cref="UnaryFunction"/> or
+/// <see cref="BinaryFunction"/> for the common arities.
+/// </summary>
+public abstract class Function
+{
+    private Variable[] _inputs = [];
+    private int[][] _inputShapes = [];
+    private Variable[]? _saved;
+    private int[]? _savedVersions;
+    private Tensor[]? _kept;
+    private bool _saveResult;
+    private int _resultVersion;
+    private Variable? _result;
+    private bool _released;
+    [ThreadStatic] private static int t_inBackward;
+
+    /// <summary>The op's name in messages and graph dumps (the class name by default).</summary>
+    public virtual string Name => GetType().Name;
+
+    /// <summary>The input variables, in order: the graph's edges toward the leaves.</summary>
+    public IReadOnlyList<Variable> Inputs => _inputs;
+
+    /// <summary>Where the forward op was called (file:line), captured only under <see cref="GradMode.DetectAnomaly"/>.</summary>
+    public string? CallSite { get; private set; }
+
+    /// <summary>The result's shape.</summary>
+    public int[] ResultShape { get; private set; } = [];
+
+    /// <summary>The result's dtype.</summary>
+    public DType ResultDType { get; private set; }
+
+    /// <summary>
+    /// False for functions whose backward uses kernels that are not themselves recorded (pooling,
+    /// normalisation): a second-order gradient through them throws instead of silently being wrong.
+    /// </summary>
+    protected virtual bool SupportsDoubleBackward => true;
+
+    /// <summary>Computes the result from the inputs' tensors.</summary>
+    protected abstract Tensor Forward(Tensor[] inputs);
+
+    /// <summary>Given g = ∂L/∂result, returns ∂L/∂input for each input (null where not needed).</summary>
+    protected abstract Variable?[] Backward(Variable g);
+
+    /// <summary>Input <paramref name="i"/> as a variable.</summary>
+    protected Variable Input(int i) => _inputs[i];
+
+    /// <summary>The shape input <paramref name="i"/> had in the forward pass.</summary>
+    protected int[] InputShape(int i) => _inputShapes[i];
+
+    /// <summary>Whether input <paramref name="i"/> needs a gradient (skip computing it otherwise).</summary>
+    protected bool NeedsGrad(int i) => _inputs[i].RequiresGrad;
+
+    /// <summary>Saves the inputs at <paramref name="indices"/> (all inputs when none given) for backward, recording their versions.</summary>
+    protected void SaveInputs(params int[] indices)
+    {
+        if (indices.Length == 0) indices = [.. Enumerable.Range(0, _inputs.Length)];
+        _saved = [.. indices.Select(i => _inputs[i])];
+        _savedVersions = [.. _saved.Select(v => v.Data.Version)];
+    }
+
+    /// <summary>Input saved by <see cref="SaveInputs"/> (by position in that call), checked against in-place changes.</summary>
+    protected Variable Saved(int i)
+    {
+        CheckReleased();
+        var v = _saved![i];
+        if (v.Data.Version != _savedVersions![i])
+            throw new AutogradException($"{Name}: an input of shape {Errors.Shape(v.Data.Shape)} saved for backward was modified in place " +
+                $"(version {v.Data.Version}, saved at {_savedVersions[i]}); compute on a copy (Clone) instead");
+        return v;
+    }
+
+    /// <summary>Keeps the result for backward (ops whose derivative is written in terms of their output: exp, tanh, softmax).</summary>
+    protected void SaveResult() => _saveResult = true;
+
+    /// <summary>The result saved by <see cref="SaveResult"/>.</summary>
+    protected Variable Result
+    {
+        get
+        {
+            CheckReleased();
+            var r = _result!;
+            if (r.Data.Version != _resultVersion)
+                throw new AutogradException($"{Name}: its result of shape {Errors.Shape(r.Data.Shape)}, saved for backward, was modified in place; compute on a copy (Clone) instead");
+            return r;
+        }
+    }
+
+    /// <summary>Keeps constant tensors for backward (indices, masks, statistics).</summary>
+    protected void Keep(params Tensor[] tensors) => _kept = tensors;
+
+    /// <summary>Tensor <paramref name="i"/> kept by <see cref="Keep"/>.</summary>
+    protected Tensor Kept(int i)
+    {
+        CheckReleased();
+        return _kept![i];
+    }
+
+    private void CheckReleased()
+    {
+        if (_released)
+            throw new AutogradException($"{Name}: the graph through this op was freed by an earlier Backward(); " +
+                "pass retainGraph: true to the first Backward to run backward through it again");
+    }
+
+    /// <summary>Runs the forward pass and, when recording, links the result into the graph.</summary>
+    internal Variable Apply(params Variable[] inputs)
+    {
+        _inputs = inputs;
+        _inputShapes = [.. inputs.Select(v => v.Data.Shape.ToArray())];
+        bool record = GradMode.IsEnabled && inputs.Any(v => v.RequiresGrad);
+        if (GradMode.IsAnomalyDetectionEnabled) CallSite = FindCallSite();
+        var data = Forward([.. inputs.Select(v => v.Data)]);
+        ResultShape = data.Shape.ToArray();
+        ResultDType = data.DType;
+        if (GradMode.IsAnomalyDetectionEnabled && t_inBackward == 0 && !data.AllFinite())
+            throw new AnomalyException($"{Name} produced NaN or infinity in the forward pass from inputs {DescribeInputs()}{At()}");
+        if (!record)
+        {
+            Release();
+            return new Variable(data);
+        }
+        var result = new Variable(data, this);
+        if (_saveResult)
+        {
+            _result = result;
+            _resultVersion = data.Version;
+        }
+        return result;
+    }
+
+    /// <summary>Runs backward for the engine, with the checks anomaly mode and double backward need.</summary>
+    internal Variable?[] RunBackward(Variable g)
+    {
+        CheckReleased();
+        if (!SupportsDoubleBackward && GradMode.IsEnabled)
+            throw new AutogradException($"{Name}: second-order gradients through this op are not supported (its backward is not recorded)");
+        // ops inside a backward formula are checked as that formula's results, naming this function
+        Variable?[] grads;
+        t_inBackward++;
+        try { grads = Backward(g); }
+        finally { t_inBackward--; }
+        if (GradMode.IsAnomalyDetectionEnabled)
+            for (int i = 0; i < grads.Length; i++)
+                if (grads[i] is { } gi && !gi.Data.AllFinite())
+                    throw new AnomalyException($"{Name} backward produced NaN or infinity in the gradient of input {i} (inputs {DescribeInputs()}){At()}");
+        return grads;
+    }
+
+    /// <summary>Drops what was saved for backward; a later backward through this node throws.</summary>
+    internal void Release()
+    {
+        _released = true;
+        _saved = null;
+        _kept = null;
+        _result = null;
+    }
+
+    internal bool IsReleased => _released;
+
+    private string DescribeInputs() => string.Join(" x ", _inputShapes.Select(s => Errors.Shape(s)));
+
+    private string At() => CallSite is null ? "" : $", called at {CallSite}";
+
+    /// <summary>The first stack frame outside the engine's own assemblies, as file:line.</summary>
+    private static string? FindCallSite()
+    {
+        var engine = typeof(Function).Assembly;
+        var tensors = typeof(Tensor).Assembly;
+        foreach (var frame in new StackTrace(fNeedFileInfo: true).GetFrames())
+        {
+            var asm = frame.GetMethod()?.DeclaringType?.Assembly;
+            if (asm == engine || asm == tensors) continue;
+            return frame.GetFileName() is { } file ? $"{file}:{frame.GetFileLineNumber()}" : frame.GetMethod()?.ToString();
+        }
+        return null;
+    }
+}
+
+/// <summary>A function of one tensor.</summary>
+public abstract class UnaryFunction : Function
+{
+    /// <summary>y = f(x).</summary>
+    protected abstract Tensor Forward(Tensor x);
+
+    /// <inheritdoc/>
+    protected sealed override Tensor Forward(Tensor[] inputs) => Forward(inputs[0]);
+}
+
+/// <summary>A function of two tensors.</summary>
+public abstract class BinaryFunction : Function
+{
+    /// <summary>z = f(a, b).</summary>
+    protected abstract Tensor Forward(Tensor a, Tensor b);
+
+    /// <inheritdoc/>
+    protected sealed override Tensor Forward(Tensor[] inputs) => Forward(inputs[0], inputs[1]);
+}

@@ -1,0 +1,61 @@
+namespace Engine.Functions;
+
+/// <summary>
+/// Cross-entropy of logits x [N, C] against class indices y [N], fused with the log-softmax:
+/// with p = log_softmax(x), class weights w (1 when absent) and label smoothing ε,
+///   ℓᵢ = (1 − ε)·w[yᵢ]·(−p[i, yᵢ]) + (ε/C)·Σ_c w[c]·(−p[i, c]),
+/// reduced by the mean over Σᵢ w[yᵢ] (PyTorch's weighted mean), the sum, or not at all.
+/// </summary>
+/// <remarks>
+/// With s = softmax(x) and W = Σ_c w[c], per sample i and class c:
+///   ∂ℓᵢ/∂x[i, c] = (1 − ε)·w[yᵢ]·(s[i, c] − [c = yᵢ]) + (ε/C)·(W·s[i, c] − w[c])
+/// then times the upstream gradient (divided by Σ w[yᵢ] for the mean). Written with the softmax as
+/// a recorded op, so second derivatives work.
+/// </remarks>
+internal sealed class CrossEntropy(Tensor target, Tensor? weight, double labelSmoothing, Reduction reduction) : UnaryFunction
+{
+    protected override Tensor Forward(Tensor x)
+    {
+        if (x.Rank != 2) throw Errors.ShapeError("CrossEntropy", x.Shape, target.Shape, "logits must be [N, C]");
+        if (target.Rank != 1 || target.Size(0) != x.Size(0))
+            throw Errors.ShapeError("CrossEntropy", x.Shape, target.Shape, "targets must be [N] class indices, one per row of logits");
+        if (!target.DType.IsInteger()) throw Errors.DTypeError("CrossEntropy", $"targets must be int32 or int64 class indices, not {target.DType.Name()}");
+        int c = x.Size(1);
+        if (weight is not null && (weight.Rank != 1 || weight.Size(0) != c))
+            throw Errors.ShapeError("CrossEntropy", x.Shape, weight.Shape, $"class weights must be [{c}]");
+        SaveInputs();
+        using var scope = Tensor.Scope();
+        var logp = x.LogSoftmax(1);
+        var y = target.To(DType.Int64).Reshape(-1, 1);
+        var w = weight ?? Tensor.Ones([c], x.DType, x.Device);
+        var wy = w.Gather(0, y.Reshape(-1));                                   // w[yᵢ]
+        var nll = logp.Gather(1, y).Reshape(-1).Neg() * wy;
+        var loss = nll * (1 - labelSmoothing);
+        if (labelSmoothing > 0) loss = loss + (logp * w).Sum(1).Neg() * (labelSmoothing / c);
+        Keep(scope.Keep(wy), scope.Keep(w), scope.Keep(y));
+        return scope.Keep(reduction switch
+        {
+            Reduction.Sum => loss.Sum(),
+            Reduction.None => loss,
+            _ => loss.Sum() / wy.Sum(),
+        });
+    }
+
+    protected override Variable?[] Backward(Variable g)
+    {
+        Tensor wy = Kept(0), w = Kept(1), y = Kept(2);
+        var x = Saved(0);
+        int c = InputShape(0)[1];
+        var s = x.Softmax(1);
+        using var onehot = Tensor.Zeros(InputShape(0), x.DType, x.Device).ScatterAddInPlace(1, y, Tensor.Ones([y.Size(0), 1], x.DType, x.Device));
+        var dl = (s - onehot) * wy.Reshape(-1, 1) * (1 - labelSmoothing);
+        if (labelSmoothing > 0) dl = dl + (s * w.Sum() - w) * (labelSmoothing / c);
+        var upstream = reduction switch
+        {
+            Reduction.None => g.Reshape(-1, 1),
+            Reduction.Sum => g,
+            _ => g / wy.Sum(),
+        };
+        return [dl * upstream];
+    }
+}

@@ -1,0 +1,53 @@
+namespace Engine.Functions;
+
+/// <summary>
+/// Layer normalisation over the last k dims (the normalized shape): per sample,
+/// x̂ = (x − μ) / √(σ² + ε) with the (biased) statistics of those dims, and y = γ·x̂ + β.
+/// </summary>
+/// <remarks>
+/// With M elements normalised together and sums over those dims:
+///   ∂L/∂x = (1 / (M √(σ² + ε))) · (M·ĝ − Σĝ − x̂·Σ(ĝ·x̂)),  ĝ = g·γ
+///   ∂L/∂γ = Σ_batch(g·x̂)        ∂L/∂β = Σ_batch g
+/// </remarks>
+internal sealed class LayerNorm(int normalizedDims, double eps) : Function
+{
+    protected override bool SupportsDoubleBackward => false;
+
+    protected override Tensor Forward(Tensor[] inputs)
+    {
+        var x = inputs[0];
+        int[] axes = [.. Enumerable.Range(x.Rank - normalizedDims, normalizedDims)];
+        using var scope = Tensor.Scope();
+        var mean = x.Mean(axes, keepDim: true);
+        var invStd = (x.Var(axes, correction: 0, keepDim: true) + eps).Sqrt().Reciprocal();
+        var xhat = (x - mean) * invStd;
+        var y = xhat;
+        if (inputs.Length > 1) y = y * inputs[1];
+        if (inputs.Length > 2) y = y + inputs[2];
+        Keep(scope.Keep(xhat), scope.Keep(invStd));
+        return scope.Keep(y);
+    }
+
+    protected override Variable?[] Backward(Variable g)
+    {
+        var gt = g.Data;
+        var xhat = Kept(0);
+        var invStd = Kept(1);
+        int rank = gt.Rank;
+        int[] axes = [.. Enumerable.Range(rank - normalizedDims, normalizedDims)];
+        int[] batch = [.. Enumerable.Range(0, rank - normalizedDims)];
+        long m = ReduceAxes.Count(gt.Shape.ToArray(), axes);
+        var grads = new Variable?[Inputs.Count];
+        using var scope = Tensor.Scope();
+        if (NeedsGrad(0))
+        {
+            var gh = Inputs.Count > 1 ? gt * Inputs[1].Data : gt;
+            var sum = gh.Sum(axes, keepDim: true);
+            var sumX = (gh * xhat).Sum(axes, keepDim: true);
+            grads[0] = new Variable(scope.Keep(invStd / m * (gh * m - sum - xhat * sumX)));
+        }
+        if (Inputs.Count > 1 && NeedsGrad(1)) grads[1] = new Variable(scope.Keep(batch.Length == 0 ? gt * xhat : (gt * xhat).Sum(batch)));
+        if (Inputs.Count > 2 && NeedsGrad(2)) grads[2] = new Variable(scope.Keep(batch.Length == 0 ? gt.Clone() : gt.Sum(batch)));
+        return grads;
+    }
+}
