@@ -4,11 +4,17 @@ namespace Engine.Benchmarks;
 
 /// <summary>
 /// Entry point: BenchmarkDotNet's switcher, so any subset runs from the command line, e.g.
-/// <c>dotnet run -c Release --project bench/Engine.Benchmarks -- --filter '*Sgemm*'</c>.
+/// <c>dotnet run -c Release --project bench/Engine.Benchmarks -- --filter '*Sgemm*'</c>;
+/// <c>-- autograd-overhead</c> prints the autograd bookkeeping per recorded op instead.
 /// The side-by-side comparison with libtorch is a separate program (bench/Compare).
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) =>
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args is ["autograd-overhead", ..])
+            AutogradOverhead.Report(Console.Out);
+        else
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

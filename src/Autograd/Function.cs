@@ -13,7 +13,6 @@ namespace Engine;
 public abstract class Function
 {
     private Variable[] _inputs = [];
-    private int[][] _inputShapes = [];
     private Variable[]? _saved;
     private int[]? _savedVersions;
     private Tensor[]? _kept;
@@ -32,11 +31,13 @@ public abstract class Function
     /// <summary>Where the forward op was called (file:line), captured only under <see cref="GradMode.DetectAnomaly"/>.</summary>
     public string? CallSite { get; private set; }
 
+    private Tensor? _output;   // for the result's shape and dtype in graph dumps
+
     /// <summary>The result's shape.</summary>
-    public int[] ResultShape { get; private set; } = [];
+    public int[] ResultShape => _output?.Shape.ToArray() ?? [];
 
     /// <summary>The result's dtype.</summary>
-    public DType ResultDType { get; private set; }
+    public DType ResultDType => _output?.DType ?? DType.Float32;
 
     /// <summary>
     /// False for functions whose backward uses kernels that are not themselves recorded (pooling,
@@ -53,8 +54,8 @@ public abstract class Function
     /// <summary>Input <paramref name="i"/> as a variable.</summary>
     protected Variable Input(int i) => _inputs[i];
 
-    /// <summary>The shape input <paramref name="i"/> had in the forward pass.</summary>
-    protected int[] InputShape(int i) => _inputShapes[i];
+    /// <summary>The shape of input <paramref name="i"/> (a tensor's shape never changes).</summary>
+    protected int[] InputShape(int i) => _inputs[i].Data.Shape.ToArray();
 
     /// <summary>Whether input <paramref name="i"/> needs a gradient (skip computing it otherwise).</summary>
     protected bool NeedsGrad(int i) => _inputs[i].RequiresGrad;
@@ -62,9 +63,14 @@ public abstract class Function
     /// <summary>Saves the inputs at <paramref name="indices"/> (all inputs when none given) for backward, recording their versions.</summary>
     protected void SaveInputs(params int[] indices)
     {
-        if (indices.Length == 0) indices = [.. Enumerable.Range(0, _inputs.Length)];
-        _saved = [.. indices.Select(i => _inputs[i])];
-        _savedVersions = [.. _saved.Select(v => v.Data.Version)];
+        int n = indices.Length == 0 ? _inputs.Length : indices.Length;
+        _saved = new Variable[n];
+        _savedVersions = new int[n];
+        for (int k = 0; k < n; k++)
+        {
+            _saved[k] = _inputs[indices.Length == 0 ? k : indices[k]];
+            _savedVersions[k] = _saved[k].Data.Version;
+        }
     }
 
     /// <summary>Input saved by <see cref="SaveInputs"/> (by position in that call), checked against in-place changes.</summary>
@@ -115,12 +121,17 @@ public abstract class Function
     internal Variable Apply(params Variable[] inputs)
     {
         _inputs = inputs;
-        _inputShapes = [.. inputs.Select(v => v.Data.Shape.ToArray())];
-        bool record = GradMode.IsEnabled && inputs.Any(v => v.RequiresGrad);
+        bool record = false;
+        var tensors = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            tensors[i] = inputs[i].Data;
+            record |= inputs[i].RequiresGrad;
+        }
+        record &= GradMode.IsEnabled;
         if (GradMode.IsAnomalyDetectionEnabled) CallSite = FindCallSite();
-        var data = Forward([.. inputs.Select(v => v.Data)]);
-        ResultShape = data.Shape.ToArray();
-        ResultDType = data.DType;
+        var data = Forward(tensors);
+        _output = data;
         if (GradMode.IsAnomalyDetectionEnabled && t_inBackward == 0 && !data.AllFinite())
             throw new AnomalyException($"{Name} produced NaN or infinity in the forward pass from inputs {DescribeInputs()}{At()}");
         if (!record)
@@ -166,7 +177,7 @@ public abstract class Function
 
     internal bool IsReleased => _released;
 
-    private string DescribeInputs() => string.Join(" x ", _inputShapes.Select(s => Errors.Shape(s)));
+    private string DescribeInputs() => string.Join(" x ", _inputs.Select(v => Errors.Shape(v.Data.Shape)));
 
     private string At() => CallSite is null ? "" : $", called at {CallSite}";
 
