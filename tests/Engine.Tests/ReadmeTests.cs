@@ -17,4 +17,18 @@ public sealed class ReadmeTests
         var y = img.Conv2d(Tensor.RandN(16, 3, 3, 3), padding: 1).MaxPool2d(2);
         Assert.Equal(new[] { 8, 16, 16, 16 }, y.Shape.ToArray());
     }
+
+    [Fact]
+    public void The_readme_autograd_example_runs()
+    {
+        using var scope = Tensor.Scope();
+        var w = new Parameter(Tensor.RandN([784, 10], 0, 0.01), "w");
+        var x = new Variable(Tensor.RandN(64, 784));
+        var labels = Tensor.RandInt(0, 10, [64]);
+        var loss = Functional.CrossEntropy(x.MatMul(w), labels, labelSmoothing: 0.1);
+        loss.Backward();
+        Assert.Equal(new[] { 784, 10 }, w.Grad!.Shape.ToArray());
+        Assert.Contains("w [784, 10] float32", loss.ToMermaid());
+        w.ZeroGrad();
+    }
 }
