@@ -191,8 +191,8 @@ public partial class Variable
     public Variable Permute(params int[] dims) => Apply(new F.Permute(dims), this);
     /// <summary>Two dims exchanged.</summary>
     public Variable Transpose(int dim0, int dim1) => Apply(new F.Transpose(dim0, dim1), this);
-    /// <summary>The transpose of a matrix.</summary>
-    public Variable T => Transpose(0, 1);
+    /// <summary>The transpose of a matrix (rank 2).</summary>
+    public Variable T => Rank == 2 ? Transpose(0, 1) : throw Errors.ShapeError("T", Shape, "needs a rank-2 variable; use Transpose or Permute");
     /// <summary>x[start:end:step] along one axis.</summary>
     public Variable Slice(int dim, int start, int end, int step = 1) => Apply(new F.Slice(dim, start, end, step), this);
     /// <summary><paramref name="length"/> elements from <paramref name="start"/> along one axis.</summary>

@@ -23,6 +23,14 @@ internal sealed class CrossEntropy(Tensor target, Tensor? weight, double labelSm
         int c = x.Size(1);
         if (weight is not null && (weight.Rank != 1 || weight.Size(0) != c))
             throw Errors.ShapeError("CrossEntropy", x.Shape, weight.Shape, $"class weights must be [{c}]");
+        if (target.Numel > 0)
+        {
+            using var lo = target.Min();
+            using var hi = target.Max();
+            long min = lo.Item<long>(), max = hi.Item<long>();
+            if (min < 0 || max >= c)
+                throw Errors.IndexError("CrossEntropy", x.Shape, $"target {(min < 0 ? min : max)} is out of range for {c} classes");
+        }
         SaveInputs();
         using var scope = Tensor.Scope();
         var logp = x.LogSoftmax(1);
