@@ -28,15 +28,15 @@ internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool tr
         var axes = Axes(x.Rank);
         var cs = ChannelShape(x.Shape);
         using var scope = Tensor.Scope();
-        Tensor mean, var;
+        Tensor mean, invStd;
         if (training)
         {
             long m = x.Numel / x.Size(1);
             if (m < 2) throw Errors.ShapeError("BatchNorm", x.Shape, "training needs more than one value per channel");
-            mean = x.Mean(axes, keepDim: true);
-            var = x.Var(axes, correction: 0, keepDim: true);
+            (mean, var var, invStd) = Normalization.Statistics(x, axes, eps);
             if (runningMean is not null && runningVar is not null)
             {
+                // the running variance is the unbiased one: σ²·M/(M − 1)
                 runningMean.MulInPlace(1 - momentum).AddInPlace(mean.Reshape(-1) * momentum);
                 runningVar.MulInPlace(1 - momentum).AddInPlace(var.Reshape(-1) * (momentum * m / (m - 1)));
             }
@@ -44,9 +44,8 @@ internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool tr
         else
         {
             mean = runningMean!.Reshape(cs);
-            var = runningVar!.Reshape(cs);
+            invStd = (runningVar!.Reshape(cs) + eps).Sqrt().Reciprocal();
         }
-        var invStd = (var + eps).Sqrt().Reciprocal();
         var xhat = (x - mean) * invStd;
         var y = xhat;
         if (inputs.Length > 1) y = y * inputs[1].Reshape(cs);
@@ -67,15 +66,7 @@ internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool tr
         var gamma = Inputs.Count > 1 ? Inputs[1].Data.Reshape(cs) : Tensor.Ones(cs, gt.DType);
         if (NeedsGrad(0))
         {
-            Tensor gx;
-            if (training)
-            {
-                long m = gt.Numel / gt.Size(1);
-                var sumG = gt.Sum(axes, keepDim: true);
-                var sumGx = (gt * xhat).Sum(axes, keepDim: true);
-                gx = gamma * invStd / m * (gt * m - sumG - xhat * sumGx);
-            }
-            else gx = gt * gamma * invStd;
+            var gx = training ? Normalization.InputGrad(gt * gamma, xhat, invStd, axes) : gt * gamma * invStd;
             grads[0] = new Variable(scope.Keep(gx));
         }
         if (Inputs.Count > 1 && NeedsGrad(1)) grads[1] = new Variable(scope.Keep((gt * xhat).Sum(axes)));

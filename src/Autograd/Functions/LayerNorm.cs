@@ -18,8 +18,7 @@ internal sealed class LayerNorm(int normalizedDims, double eps) : Function
         var x = inputs[0];
         int[] axes = [.. Enumerable.Range(x.Rank - normalizedDims, normalizedDims)];
         using var scope = Tensor.Scope();
-        var mean = x.Mean(axes, keepDim: true);
-        var invStd = (x.Var(axes, correction: 0, keepDim: true) + eps).Sqrt().Reciprocal();
+        var (mean, _, invStd) = Normalization.Statistics(x, axes, eps);
         var xhat = (x - mean) * invStd;
         var y = xhat;
         if (inputs.Length > 1) y = y * inputs[1];
@@ -36,15 +35,12 @@ internal sealed class LayerNorm(int normalizedDims, double eps) : Function
         int rank = gt.Rank;
         int[] axes = [.. Enumerable.Range(rank - normalizedDims, normalizedDims)];
         int[] batch = [.. Enumerable.Range(0, rank - normalizedDims)];
-        long m = ReduceAxes.Count(gt.Shape.ToArray(), axes);
         var grads = new Variable?[Inputs.Count];
         using var scope = Tensor.Scope();
         if (NeedsGrad(0))
         {
             var gh = Inputs.Count > 1 ? gt * Inputs[1].Data : gt;
-            var sum = gh.Sum(axes, keepDim: true);
-            var sumX = (gh * xhat).Sum(axes, keepDim: true);
-            grads[0] = new Variable(scope.Keep(invStd / m * (gh * m - sum - xhat * sumX)));
+            grads[0] = new Variable(scope.Keep(Normalization.InputGrad(gh, xhat, invStd, axes)));
         }
         if (Inputs.Count > 1 && NeedsGrad(1)) grads[1] = new Variable(scope.Keep(batch.Length == 0 ? gt * xhat : (gt * xhat).Sum(batch)));
         if (Inputs.Count > 2 && NeedsGrad(2)) grads[2] = new Variable(scope.Keep(batch.Length == 0 ? gt.Clone() : gt.Sum(batch)));

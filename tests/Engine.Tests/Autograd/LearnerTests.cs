@@ -127,3 +127,23 @@ public sealed class LearnerTests
         Assert.Equal(new double[] { 16, 32 }, w.Grad!.Data.ToArray<double>());
     }
 }
+
+/// <summary>Batch normalisation's running statistics follow PyTorch's update rule.</summary>
+public sealed class BatchNormStatisticsTests
+{
+    [Fact]
+    public void Running_statistics_use_momentum_and_the_unbiased_variance()
+    {
+        using var scope = Tensor.Scope();
+        // one channel, batch [1, 2, 3, 6]: mean 3, biased variance 3.5, unbiased 14/3
+        var x = new Variable(Tensor.FromArray(new double[] { 1, 2, 3, 6 }).Reshape(4, 1));
+        var runningMean = Tensor.Zeros([1], DType.Float64);
+        var runningVar = Tensor.Ones([1], DType.Float64);
+        var y = Functional.BatchNorm(x, runningMean, runningVar, training: true, momentum: 0.1, eps: 0);
+        Assert.Equal(0.1 * 3, runningMean[0], 12);                       // 0.9·0 + 0.1·3
+        Assert.Equal(0.9 * 1 + 0.1 * 14.0 / 3, runningVar[0], 12);       // 0.9·1 + 0.1·(14/3)
+        Assert.Equal((1 - 3) / Math.Sqrt(3.5), y.Data[0, 0], 12);        // normalised with the biased variance
+        var eval = Functional.BatchNorm(x, runningMean, runningVar, training: false, eps: 0);
+        Assert.Equal((1 - 0.3) / Math.Sqrt(0.9 + 1.4 / 3), eval.Data[0, 0], 12);
+    }
+}
