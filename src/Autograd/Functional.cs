@@ -64,7 +64,7 @@ public static class Functional
     public static Variable Embedding(Tensor ids, Variable table)
     {
         if (table.Rank != 2) throw Errors.ShapeError("Embedding", table.Shape, "the table must be [V, D]");
-        using var flat = ids.Reshape(-1);
+        var flat = ids.Reshape(-1);                      // IndexSelect keeps it for backward
         return table.IndexSelect(0, flat).Reshape([.. ids.Shape, table.Size(1)]);
     }
 
