@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Layers;
+using Engine.Optim;
+
+namespace Engine.Training;
+
+/// <summary>A non-finite training loss: training stopped at this step; nothing after it was saved.</summary>
+public sealed class NonFiniteLossException(string message) : Exception(message);
+
+/// <summary>The result of <see cref="Trainer.Evaluate"/>.</summary>
+/// <param name="Loss">Mean loss over the samples.</param>
+/// <param name="Accuracy">Top-1 accuracy.</param>
+/// <param name="Top5">Top-5 accuracy (with k = min(5, classes)).</param>
+/// <param name="Confusion">counts[label, predicted].</param>
+/// <param name="Samples">How many samples.</param>
+public sealed record Evaluation(double Loss, double Accuracy, double Top5, long[,] Confusion, long Samples)
+{
+    /// <summary>Accuracy per class (recall).</summary>
+    public double[] PerClassAccuracy => Metrics.PerClassAccuracy(Confusion);
+}
+
+/// <summary>
+/// The training loop people know from Keras' <c>fit</c>: epochs of mini-batches (forward, loss,
+/// backward, optimizer step), validation after each epoch, metrics, callbacks and progress reports.
+/// Each step runs inside a tensor scope, so its intermediates are freed as soon as it ends.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>Trains <paramref name="model"/> and returns what happened, epoch by epoch.</summary>
+    /// <exception cref="NonFiniteLossException">the loss became NaN or infinite (names the step).</exception>
+    public static TrainingHistory Fit(Module model, Loss loss, Optimizer optimizer, DataLoader train, int epochs,
+        DataLoader? validation = null, IReadOnlyList<ICallback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        if (epochs < 1) throw new EngineException($"Trainer.Fit: epochs {epochs} must be at least 1");
+        var history = new TrainingHistory();
+        var context = new TrainerContext(model, optimizer, history);
+        callbacks ??= [];
+        foreach (var c in callbacks) c.OnTrainBegin(context);
+        var total = Stopwatch.StartNew();
+        try
+        {
+            for (int epoch = 1; epoch <= epochs; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                model.Train();
+                double lossSum = 0;
+                long correct = 0, seen = 0;
+                int batches = train.BatchCount, b = 0;
+                foreach (var batch in train.Batches(epoch - 1))
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    using (batch)
+                    using (Tensor.Scope())
+                    {
+                        optimizer.ZeroGrad();
+                        var logits = model.Call(new Variable(batch.Inputs));
+                        var l = loss.Call(logits, new Variable(batch.Labels));
+                        double value = l.Data.Item<double>();
+                        if (!double.IsFinite(value))
+                            throw new NonFiniteLossException($"the training loss became {value} at step {context.Step + 1} (epoch {epoch}, batch {b + 1}); " +
+                                "nothing after the last good epoch was saved; try a lower learning rate (for example a tenth of the current " +
+                                $"{optimizer.LearningRate:G3}) or gradient clipping");
+                        l.Backward();
+                        optimizer.Step();
+                        context.Step++;
+                        lossSum += value * batch.Count;
+                        correct += Metrics.CorrectTopK(logits.Data, batch.Labels);
+                        seen += batch.Count;
+                    }
+                    b++;
+                    foreach (var c in callbacks) c.OnBatchEnd(context, context.Step, lossSum / seen);
+                    if (progress is not null)
+                    {
+                        double done = (epoch - 1 + (double)b / batches) / epochs;
+                        var remaining = TimeSpan.FromSeconds(total.Elapsed.TotalSeconds * (1 - done) / Math.Max(done, 1e-9));
+                        progress.Report(new TrainingProgress(epoch, epochs, b, batches, lossSum / seen, (double)correct / seen,
+                            seen / clock.Elapsed.TotalSeconds, total.Elapsed, remaining));
+                    }
+                }
+                double trainSeconds = clock.Elapsed.TotalSeconds;
+                Evaluation? val = validation is null ? null : Evaluate(model, loss, validation);
+                var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), val?.Loss, val?.Accuracy,
+                    optimizer.LearningRate, trainSeconds, seen);
+                history.Epochs.Add(metrics);
+                foreach (var c in callbacks) c.OnEpochEnd(context, metrics);
+                if (context.StopRequested is { } why)
+                {
+                    history.StoppedBecause = why;
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            foreach (var c in callbacks) c.OnTrainEnd(context);
+        }
+        return history;
+    }
+
+    /// <summary>Loss, accuracy, top-5 accuracy and the confusion matrix over a dataset, in evaluation mode without recording.</summary>
+    public static Evaluation Evaluate(Module model, Loss loss, DataLoader data)
+    {
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            using var noGrad = GradMode.NoGrad();
+            double lossSum = 0;
+            long correct = 0, top5 = 0, seen = 0;
+            long[,]? confusion = null;
+            foreach (var batch in data.Batches(0))
+                using (batch)
+                using (Tensor.Scope())
+                {
+                    var logits = model.Call(new Variable(batch.Inputs)).Data;
+                    confusion ??= new long[logits.Size(1), logits.Size(1)];
+                    lossSum += loss.Call(logits, new Variable(batch.Labels)).Data.Item<double>() * batch.Count;
+                    correct += Metrics.CorrectTopK(logits, batch.Labels);
+                    top5 += Metrics.CorrectTopK(logits, batch.Labels, Math.Min(5, logits.Size(1)));
+                    Metrics.AddToConfusion(confusion, logits, batch.Labels);
+                    seen += batch.Count;
+                }
+            return new Evaluation(lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1), confusion ?? new long[0, 0], seen);
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+
+    /// <summary>Class probabilities (softmax of the logits) for a batch of inputs, in evaluation mode.</summary>
+    public static Tensor Predict(Module model, Tensor inputs)
+    {
+        bool wasTraining = model.IsTraining;
+        model.Eval();
+        try
+        {
+            using var noGrad = GradMode.NoGrad();
+            using var scope = Tensor.Scope();
+            return scope.Keep(model.Call(new Variable(inputs)).Data.Softmax(-1));
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+    }
+}
