@@ -47,39 +47,3 @@ public sealed class IdxFiles : IDisposable
         try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
     }
 }
-
-/// <summary>The embedded subset, read once for all the tests that need it.</summary>
-public sealed class SubsetFixture : IDisposable
-{
-    public SubsetFixture()
-    {
-        Directory = FashionMnistPaths.Subset();
-        Train = Engine.Data.FashionMnist.LoadTrain();
-        Test = Engine.Data.FashionMnist.LoadTest();
-    }
-
-    public string Directory { get; }
-
-    public Engine.Data.TensorDataset Train { get; }
-
-    public Engine.Data.TensorDataset Test { get; }
-
-    public void Dispose()
-    {
-        Train.Dispose();
-        Test.Dispose();
-    }
-}
-
-public static class FashionMnistPaths
-{
-    public static string Subset() => Engine.Data.FashionMnist.SubsetDirectory();
-
-    /// <summary>The repository root: the first folder above the test binaries holding Engine.sln.</summary>
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Engine.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"no Engine.sln above {AppContext.BaseDirectory}");
-    }
-}
