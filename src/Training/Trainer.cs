@@ -61,7 +61,7 @@ public static class Trainer
                         if (!double.IsFinite(value))
                             throw new NonFiniteLossException($"the training loss became {value} at step {context.Step + 1} (epoch {epoch}, batch {b + 1}); " +
                                 "nothing after the last good epoch was saved; try a lower learning rate (for example a tenth of the current " +
-                                $"{optimizer.LearningRate:G3}) or gradient clipping");
+                                $"{optimizer.ParamGroups[0].LearningRate:G3}) or gradient clipping");
                         l.Backward();
                         optimizer.Step();
                         context.Step++;
@@ -82,7 +82,7 @@ public static class Trainer
                 double trainSeconds = clock.Elapsed.TotalSeconds;
                 Evaluation? val = validation is null ? null : Evaluate(model, loss, validation);
                 var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), val?.Loss, val?.Accuracy,
-                    optimizer.LearningRate, trainSeconds, seen);
+                    optimizer.ParamGroups[0].LearningRate, trainSeconds, seen);
                 history.Epochs.Add(metrics);
                 foreach (var c in callbacks) c.OnEpochEnd(context, metrics);
                 if (context.StopRequested is { } why)

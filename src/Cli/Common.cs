@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Engine.Data;
+using Engine.Layers;
+using Engine.Optim;
+
+namespace Engine.Cli;
+
+/// <summary>Pieces the train, eval and predict commands share.</summary>
+internal static class Common
+{
+    public static readonly string[] Optimizers = ["sgd", "adam", "adamw", "adagrad", "rmsprop"];
+
+    public static double DefaultLearningRate(string optimizer) => optimizer switch
+    {
+        "sgd" => 0.05,
+        "adagrad" => 0.01,
+        _ => 1e-3,
+    };
+
+    public static Optimizer CreateOptimizer(string name, IEnumerable<Parameter> parameters, double lr)
+    {
+        var groups = new[] { new ParamGroup(parameters) };
+        return name switch
+        {
+            "sgd" => new SGD(groups, lr, momentum: 0.9),
+            "adam" => new Adam(groups, lr),
+            "adamw" => new AdamW(groups, lr),
+            "adagrad" => new Adagrad(groups, lr),
+            "rmsprop" => new RMSprop(groups, lr),
+            _ => throw new CliException($"unknown optimizer '{name}'; known: {string.Join(", ", Optimizers)}"),
+        };
+    }
+
+    public static Module CreateModel(string name, Generator? generator = null)
+    {
+        if (!Models.Names.Contains(name)) throw new CliException($"unknown model '{name}'; known models: {string.Join(", ", Models.Names)}");
+        return Models.Create(name, generator: generator);
+    }
+
+    public static void CheckDevice(string device)
+    {
+        if (device != "cpu")
+            throw new CliException($"device '{device}' is not available on this machine; available: {string.Join(", ", Device.Available())}");
+    }
+
+    /// <summary>Train and test sets from a folder of IDX files, or the embedded subset.</summary>
+    public static (TensorDataset Train, TensorDataset Test) LoadData(string? dir)
+    {
+        if (dir is not null && !Directory.Exists(dir))
+            throw new CliException($"{dir}: no such data folder (it should hold the four Fashion-MNIST IDX files; the full set is in {FashionMnist.DebianDirectory} after 'apt-get install dataset-fashion-mnist')");
+        try
+        {
+            return (FashionMnist.LoadTrain(dir), FashionMnist.LoadTest(dir));
+        }
+        catch (EngineException e)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    public static ITransform Normalization(RunConfig c) => new Normalize(c.NormalizeMean, c.NormalizeStd);
+
+    public static string Json(object o) => JsonSerializer.Serialize(o, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+}

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Layers;
+using Engine.Training;
+using Spectre.Console;
+
+namespace Engine.Cli;
+
+/// <summary>What <c>engine train</c> was asked to do.</summary>
+internal sealed record TrainOptions(string Model = "lenet", int Epochs = 3, int BatchSize = 64, double? LearningRate = null,
+    string Optimizer = "adam", string? Data = null, string Device = "cpu", ulong Seed = 42, string Out = "runs/latest",
+    double ValidationFraction = 0.1, bool Json = false, bool Quiet = false);
+
+/// <summary><c>engine train</c>: trains a model on Fashion-MNIST (the embedded subset by default) and writes the run's folder.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "mlp, lenet or resnet-small", DefaultValueFactory = _ => "lenet" };
+        var epochs = new Option<int>("--epochs") { Description = "passes over the training data", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch-size") { Description = "samples per step", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double?>("--lr") { Description = "learning rate (default: 0.05 for sgd, 0.01 for adagrad, 1e-3 otherwise)" };
+        var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw, adagrad or rmsprop", DefaultValueFactory = _ => "adam" };
+        var data = new Option<string?>("--data") { Description = "folder of Fashion-MNIST IDX files (default: the embedded 10k/2k subset)" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var seed = new Option<ulong>("--seed") { Description = "seed of initialisation, shuffling and dropout", DefaultValueFactory = _ => 42 };
+        var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "runs/latest" };
+        var json = new Option<bool>("--json") { Description = "end with one JSON line" };
+        var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
+        var command = new Command("train", "Train a model on Fashion-MNIST and write model.safetensors, config.json, metrics.csv and curves.png");
+        foreach (var o in new Option[] { model, epochs, batch, lr, optimizer, data, device, seed, outDir, json, quiet }) command.Options.Add(o);
+        command.SetAction(p => CliGuard.Run(Console.Out, () => Run(new TrainOptions(p.GetValue(model)!, p.GetValue(epochs), p.GetValue(batch),
+            p.GetValue(lr), p.GetValue(optimizer)!, p.GetValue(data), p.GetValue(device)!, p.GetValue(seed), p.GetValue(outDir)!,
+            Json: p.GetValue(json), Quiet: p.GetValue(quiet)), Console.Out)));
+        return command;
+    }
+
+    public static int Run(TrainOptions o, TextWriter output)
+    {
+        if (o.Epochs < 1) throw new CliException($"--epochs {o.Epochs} must be at least 1");
+        if (o.BatchSize < 1) throw new CliException($"--batch-size {o.BatchSize} must be at least 1");
+        if (!Common.Optimizers.Contains(o.Optimizer)) throw new CliException($"unknown optimizer '{o.Optimizer}'; known: {string.Join(", ", Common.Optimizers)}");
+        double lr = o.LearningRate ?? Common.DefaultLearningRate(o.Optimizer);
+        if (!(lr > 0)) throw new CliException($"--lr {lr} must be positive");
+        Common.CheckDevice(o.Device);
+        Tensor.ManualSeed(o.Seed);
+        var modelNet = Common.CreateModel(o.Model, new Generator(o.Seed));
+        var (trainSet, testSet) = Common.LoadData(o.Data);
+        var config = new RunConfig
+        {
+            Model = o.Model, Classes = [.. FashionMnist.ClassNames], InputShape = [1, 28, 28],
+            NormalizeMean = [FashionMnist.PixelStatistics.Mean], NormalizeStd = [FashionMnist.PixelStatistics.Std],
+            Seed = o.Seed, Optimizer = o.Optimizer, LearningRate = lr, Epochs = o.Epochs, BatchSize = o.BatchSize, Data = o.Data,
+        };
+        var normalize = Common.Normalization(config);
+        var (fit, validation) = Datasets.TrainValidationSplit(trainSet, o.ValidationFraction, o.Seed);
+        var trainLoader = new DataLoader(fit, o.BatchSize, shuffle: true, seed: o.Seed, transform: normalize);
+        var valLoader = new DataLoader(validation, 512, transform: normalize);
+        var testLoader = new DataLoader(testSet, 512, transform: normalize);
+        Directory.CreateDirectory(o.Out);
+        using var optimizer = Common.CreateOptimizer(o.Optimizer, modelNet.Parameters(trainableOnly: true), lr);
+        var loss = new CrossEntropyLoss();
+        var checkpoint = new ModelCheckpoint(Path.Combine(o.Out, "best.safetensors"), Monitor.ValAccuracy);
+        var callbacks = new ICallback[]
+        {
+            new CsvLog(Path.Combine(o.Out, "metrics.csv")),
+            new TensorBoardLog(Path.Combine(o.Out, "tensorboard")),
+            checkpoint,
+        };
+        bool interactive = !o.Quiet && !o.Json && !Console.IsOutputRedirected && output == Console.Out;
+        if (!o.Quiet)
+        {
+            output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3}, batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads");
+            output.Write(modelNet.Summary(1, 1, 28, 28));
+        }
+        var clock = Stopwatch.StartNew();
+        TrainingHistory history;
+        try
+        {
+            history = interactive ? WithProgressBar(modelNet, loss, optimizer, trainLoader, valLoader, callbacks, o.Epochs)
+                                  : Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, new EpochLines(output, o.Quiet)]);
+        }
+        catch (NonFiniteLossException e)
+        {
+            string kept = checkpoint.SavedEpoch > 0 ? $"the last good checkpoint (epoch {checkpoint.SavedEpoch}) is kept in {checkpoint.Path}" : "no checkpoint had been saved yet";
+            throw new CliException($"training stopped: {e.Message}; {kept}");
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        var test = Trainer.Evaluate(modelNet, loss, testLoader);
+        modelNet.Save(Path.Combine(o.Out, "model.safetensors"));
+        config.Save(Path.Combine(o.Out, "config.json"));
+        CurvePlot.Save(history, Path.Combine(o.Out, "curves.png"));
+        long samples = history.Epochs.Sum(e => e.Samples);
+        double trainSeconds = history.Epochs.Sum(e => e.Seconds);
+        if (!o.Quiet)
+        {
+            if (history.StoppedBecause is { } why) output.WriteLine(why);
+            output.WriteLine($"test accuracy {test.Accuracy:P2}, test loss {test.Loss:F4} on {test.Samples} images; {seconds:F1} s, {samples / trainSeconds:F0} training samples/s");
+            output.WriteLine($"wrote {Path.Combine(o.Out, "model.safetensors")}, config.json, metrics.csv, curves.png, best.safetensors and tensorboard/ in {o.Out}");
+        }
+        if (o.Json)
+            output.WriteLine(Common.Json(new
+            {
+                model = o.Model, test_accuracy = test.Accuracy, test_loss = test.Loss, epochs = history.Epochs.Count,
+                seconds = Math.Round(seconds, 3), samples_per_second = Math.Round(samples / trainSeconds, 1), @out = o.Out,
+            }));
+        return 0;
+    }
+
+    private static int CpuThreads() => Engine.Kernels.CpuBackend.Threads;
+
+    private static TrainingHistory WithProgressBar(Module model, Loss loss, Engine.Optim.Optimizer optimizer, DataLoader train, DataLoader val,
+        ICallback[] callbacks, int epochs)
+    {
+        TrainingHistory? history = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: epochs * (double)train.BatchCount);
+                var progress = new Progress(p =>
+                {
+                    task.Value = (p.Epoch - 1) * (double)p.Batches + p.Batch;
+                    task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  acc {p.Accuracy:P1}  {p.SamplesPerSecond:F0}/s";
+                });
+                var lines = new EpochAction((_, m) => AnsiConsole.MarkupLine(Markup.Escape(EpochLines.Format(m))));
+                history = Trainer.Fit(model, loss, optimizer, train, epochs, val, [.. callbacks, lines], progress);
+            });
+        return history!;
+    }
+
+    /// <summary>Reports synchronously on the training thread (System.Progress would post to the thread pool).</summary>
+    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    /// <summary>One line per epoch when there is no progress bar.</summary>
+    private sealed class EpochLines(TextWriter output, bool quiet) : ICallback
+    {
+        public static string Format(EpochMetrics m) =>
+            $"epoch {m.Epoch}: train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | validation loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0} samples/s";
+
+        public void OnEpochEnd(TrainerContext context, EpochMetrics metrics)
+        {
+            if (!quiet) output.WriteLine(Format(metrics));
+        }
+    }
+}
