@@ -14,6 +14,7 @@ internal static class Common
     {
         "sgd" => 0.05,
         "adagrad" => 0.01,
+        "adam" or "adamw" => 3e-3,
         _ => 1e-3,
     };
 

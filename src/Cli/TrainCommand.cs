@@ -8,9 +8,9 @@ using Spectre.Console;
 namespace Engine.Cli;
 
 /// <summary>What <c>engine train</c> was asked to do.</summary>
-internal sealed record TrainOptions(string Model = "lenet", int Epochs = 3, int BatchSize = 64, double? LearningRate = null,
+internal sealed record TrainOptions(string Model = "lenet", int Epochs = 3, int BatchSize = 32, double? LearningRate = null,
     string Optimizer = "adam", string? Data = null, string Device = "cpu", ulong Seed = 42, string Out = "runs/latest",
-    double ValidationFraction = 0.1, bool Json = false, bool Quiet = false);
+    double ValidationFraction = 0.1, bool Json = false, bool Quiet = false, string Schedule = "cosine");
 
 /// <summary><c>engine train</c>: trains a model on Fashion-MNIST (the embedded subset by default) and writes the run's folder.</summary>
 internal static class TrainCommand
@@ -19,8 +19,9 @@ internal static class TrainCommand
     {
         var model = new Option<string>("--model") { Description = "mlp, lenet or resnet-small", DefaultValueFactory = _ => "lenet" };
         var epochs = new Option<int>("--epochs") { Description = "passes over the training data", DefaultValueFactory = _ => 3 };
-        var batch = new Option<int>("--batch-size") { Description = "samples per step", DefaultValueFactory = _ => 64 };
-        var lr = new Option<double?>("--lr") { Description = "learning rate (default: 0.05 for sgd, 0.01 for adagrad, 1e-3 otherwise)" };
+        var batch = new Option<int>("--batch-size") { Description = "samples per step", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double?>("--lr") { Description = "peak learning rate (default: 3e-3 for adam and adamw, 0.05 for sgd, 0.01 for adagrad, 1e-3 for rmsprop)" };
+        var schedule = new Option<string>("--schedule") { Description = "cosine (decay to 0 over all steps) or constant", DefaultValueFactory = _ => "cosine" };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw, adagrad or rmsprop", DefaultValueFactory = _ => "adam" };
         var data = new Option<string?>("--data") { Description = "folder of Fashion-MNIST IDX files (default: the embedded 10k/2k subset)" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
@@ -29,10 +30,10 @@ internal static class TrainCommand
         var json = new Option<bool>("--json") { Description = "end with one JSON line" };
         var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
         var command = new Command("train", "Train a model on Fashion-MNIST and write model.safetensors, config.json, metrics.csv and curves.png");
-        foreach (var o in new Option[] { model, epochs, batch, lr, optimizer, data, device, seed, outDir, json, quiet }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, epochs, batch, lr, schedule, optimizer, data, device, seed, outDir, json, quiet }) command.Options.Add(o);
         command.SetAction(p => CliGuard.Run(Console.Out, () => Run(new TrainOptions(p.GetValue(model)!, p.GetValue(epochs), p.GetValue(batch),
             p.GetValue(lr), p.GetValue(optimizer)!, p.GetValue(data), p.GetValue(device)!, p.GetValue(seed), p.GetValue(outDir)!,
-            Json: p.GetValue(json), Quiet: p.GetValue(quiet)), Console.Out)));
+            Json: p.GetValue(json), Quiet: p.GetValue(quiet), Schedule: p.GetValue(schedule)!), Console.Out)));
         return command;
     }
 
@@ -43,6 +44,7 @@ internal static class TrainCommand
         if (!Common.Optimizers.Contains(o.Optimizer)) throw new CliException($"unknown optimizer '{o.Optimizer}'; known: {string.Join(", ", Common.Optimizers)}");
         double lr = o.LearningRate ?? Common.DefaultLearningRate(o.Optimizer);
         if (!(lr > 0)) throw new CliException($"--lr {lr} must be positive");
+        if (o.Schedule is not ("cosine" or "constant")) throw new CliException($"unknown schedule '{o.Schedule}'; known: cosine, constant");
         Common.CheckDevice(o.Device);
         Tensor.ManualSeed(o.Seed);
         var modelNet = Common.CreateModel(o.Model, new Generator(o.Seed));
@@ -61,9 +63,11 @@ internal static class TrainCommand
         Directory.CreateDirectory(o.Out);
         using var optimizer = Common.CreateOptimizer(o.Optimizer, modelNet.Parameters(trainableOnly: true), lr);
         var loss = new CrossEntropyLoss();
-        var checkpoint = new ModelCheckpoint(Path.Combine(o.Out, "best.safetensors"), Monitor.ValAccuracy);
+        var checkpoint = new ModelCheckpoint(Path.Combine(o.Out, "best.safetensors"), Monitored.ValAccuracy);
+        var schedule = o.Schedule == "cosine" ? new Engine.Optim.CosineAnnealingLR(optimizer, tMax: o.Epochs * trainLoader.BatchCount) : null;
         var callbacks = new ICallback[]
         {
+            new BatchAction((_, _) => schedule?.Step()),
             new CsvLog(Path.Combine(o.Out, "metrics.csv")),
             new TensorBoardLog(Path.Combine(o.Out, "tensorboard")),
             checkpoint,
@@ -71,7 +75,7 @@ internal static class TrainCommand
         bool interactive = !o.Quiet && !o.Json && !Console.IsOutputRedirected && output == Console.Out;
         if (!o.Quiet)
         {
-            output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3}, batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads");
+            output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3} ({o.Schedule}), batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads");
             output.Write(modelNet.Summary(1, 1, 28, 28));
         }
         var clock = Stopwatch.StartNew();

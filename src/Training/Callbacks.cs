@@ -32,7 +32,7 @@ public interface ICallback
 }
 
 /// <summary>The quantity a callback watches.</summary>
-public enum Monitor
+public enum Monitored
 {
     /// <summary>Validation loss (lower is better); training loss without a validation set.</summary>
     ValLoss,
@@ -42,14 +42,14 @@ public enum Monitor
 
 internal static class Monitoring
 {
-    public static double Value(EpochMetrics m, Monitor monitor) => monitor == Monitor.ValLoss ? m.ValLoss ?? m.TrainLoss : m.ValAccuracy ?? m.TrainAccuracy;
+    public static double Value(EpochMetrics m, Monitored monitor) => monitor == Monitored.ValLoss ? m.ValLoss ?? m.TrainLoss : m.ValAccuracy ?? m.TrainAccuracy;
 
-    public static bool Improved(double value, double best, Monitor monitor, double minDelta) =>
-        double.IsNaN(best) || (monitor == Monitor.ValLoss ? value < best - minDelta : value > best + minDelta);
+    public static bool Improved(double value, double best, Monitored monitor, double minDelta) =>
+        double.IsNaN(best) || (monitor == Monitored.ValLoss ? value < best - minDelta : value > best + minDelta);
 }
 
 /// <summary>Stops when the monitored value has not improved by at least minDelta for <paramref name="patience"/> epochs.</summary>
-public sealed class EarlyStopping(Monitor monitor = Monitor.ValLoss, int patience = 3, double minDelta = 0) : ICallback
+public sealed class EarlyStopping(Monitored monitor = Monitored.ValLoss, int patience = 3, double minDelta = 0) : ICallback
 {
     private double _best = double.NaN;
     private int _bad;
@@ -68,7 +68,7 @@ public sealed class EarlyStopping(Monitor monitor = Monitor.ValLoss, int patienc
 /// Saves the model (and the optimizer's state) to a safetensors file whenever the monitored value
 /// improves, or after every epoch. Writes are atomic, so a crash never leaves a half-written file.
 /// </summary>
-public sealed class ModelCheckpoint(string path, Monitor monitor = Monitor.ValLoss, bool saveBestOnly = true) : ICallback
+public sealed class ModelCheckpoint(string path, Monitored monitor = Monitored.ValLoss, bool saveBestOnly = true) : ICallback
 {
     private double _best = double.NaN;
 
@@ -99,6 +99,13 @@ public sealed class EpochAction(Action<TrainerContext, EpochMetrics> action) : I
 {
     /// <inheritdoc/>
     public void OnEpochEnd(TrainerContext context, EpochMetrics metrics) => action(context, metrics);
+}
+
+/// <summary>Runs an action after every optimizer step (for example a per-step learning-rate schedule).</summary>
+public sealed class BatchAction(Action<TrainerContext, long> action) : ICallback
+{
+    /// <inheritdoc/>
+    public void OnBatchEnd(TrainerContext context, long step, double loss) => action(context, step);
 }
 
 /// <summary>Model and optimizer state in one safetensors file: keys <c>model.*</c> and <c>optimizer.*</c>.</summary>

@@ -3,36 +3,35 @@ namespace Engine.Training;
 /// <summary>Loss and accuracy curves of a training run as a PNG (ScottPlot).</summary>
 public static class CurvePlot
 {
-    /// <summary>Writes two panels side by side: train/validation loss and train/validation accuracy per epoch.</summary>
-    public static void Save(TrainingHistory history, string path, int width = 1000, int height = 400)
+    /// <summary>
+    /// Writes one chart per epoch axis: training and validation loss on the left axis, training and
+    /// validation accuracy on the right axis.
+    /// </summary>
+    public static void Save(TrainingHistory history, string path, int width = 900, int height = 450)
     {
         var epochs = history.Epochs.Select(e => (double)e.Epoch).ToArray();
-        var multi = new ScottPlot.Multiplot();
-        multi.AddPlots(2);
-        multi.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        var loss = multi.GetPlot(0);
-        var acc = multi.GetPlot(1);
-        Add(loss, epochs, history.Epochs.Select(e => e.TrainLoss).ToArray(), "train");
-        Add(acc, epochs, history.Epochs.Select(e => e.TrainAccuracy).ToArray(), "train");
+        var plot = new ScottPlot.Plot();
+        Add(plot, epochs, history.Epochs.Select(e => e.TrainLoss).ToArray(), "train loss", right: false);
+        Add(plot, epochs, history.Epochs.Select(e => e.TrainAccuracy).ToArray(), "train accuracy", right: true);
         if (history.Epochs.Any(e => e.ValLoss.HasValue))
         {
-            Add(loss, epochs, history.Epochs.Select(e => e.ValLoss ?? double.NaN).ToArray(), "validation");
-            Add(acc, epochs, history.Epochs.Select(e => e.ValAccuracy ?? double.NaN).ToArray(), "validation");
+            Add(plot, epochs, history.Epochs.Select(e => e.ValLoss ?? double.NaN).ToArray(), "validation loss", right: false);
+            Add(plot, epochs, history.Epochs.Select(e => e.ValAccuracy ?? double.NaN).ToArray(), "validation accuracy", right: true);
         }
-        loss.Title("Loss");
-        loss.XLabel("epoch");
-        acc.Title("Accuracy");
-        acc.XLabel("epoch");
-        loss.ShowLegend();
-        acc.ShowLegend();
+        plot.Title("Training curves");
+        plot.XLabel("epoch");
+        plot.Axes.Left.Label.Text = "loss";
+        plot.Axes.Right.Label.Text = "accuracy";
+        plot.ShowLegend();
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        multi.SavePng(path, width, height);
+        plot.SavePng(path, width, height);
     }
 
-    private static void Add(ScottPlot.Plot plot, double[] x, double[] y, string label)
+    private static void Add(ScottPlot.Plot plot, double[] x, double[] y, string label, bool right)
     {
         var s = plot.Add.Scatter(x, y);
         s.LegendText = label;
+        if (right) s.Axes.YAxis = plot.Axes.Right;
     }
 }
