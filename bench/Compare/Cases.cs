@@ -1,11 +1,13 @@
 using System.Numerics.Tensors;
+using Engine.Layers;
+using Engine.Optim;
 using TorchSharp;
 using TT = TorchSharp.torch.Tensor;
 
 namespace Engine.Compare;
 
 /// <summary>
-/// The cases of issue 2 §6. Every case makes its inputs once, with our generator, and gives
+/// The cases of issue 2 §6 and issue 5's training steps. Every case makes its inputs once, with our generator, and gives
 /// libtorch a copy of exactly the same numbers (cloned, so libtorch owns aligned memory), so the
 /// two results can be compared element by element.
 /// </summary>
@@ -25,6 +27,8 @@ internal static class Cases
         new("softmax_4096x1000", () => Softmax("softmax_4096x1000", 4096, 1000)),
         new("add_16m", () => Add("add_16m", N16M)),
         new("sum_16m", () => Sum("sum_16m", N16M)),
+        new("mlp_step_b128", () => TrainingStep("mlp_step_b128", () => Models.Mlp(), TorchMlp, 128, MlpLayers)),
+        new("lenet_step_b128", () => TrainingStep("lenet_step_b128", () => Models.LeNet(), TorchLeNet, 128, LeNetLayers)),
     ];
 
     /// <summary>
@@ -39,6 +43,8 @@ internal static class Cases
         () => Softmax("w", 16, 100),
         () => Add("w", 4096),
         () => Sum("w", 4096),
+        () => TrainingStep("w", () => Models.Mlp(), TorchMlp, 4, MlpLayers),
+        () => TrainingStep("w", () => Models.LeNet(), TorchLeNet, 2, LeNetLayers),
     ];
 
     private const int N16M = 16 * 1024 * 1024;
@@ -360,5 +366,136 @@ internal static class Cases
             },
         };
         return new CaseSetup([sum, vsPrimitives], x, tx);
+    }
+
+    // ---- training steps (issue 5) ---------------------------------------------------------------
+
+    private const string MlpLayers = "Flatten, Linear(784,256), ReLU, Linear(256,128), ReLU, Linear(128,10)";
+    private const string LeNetLayers = "Conv2d(1,6,5,pad 2), ReLU, MaxPool2d(2), Conv2d(6,16,5), ReLU, MaxPool2d(2), Flatten, Linear(400,120), ReLU, Linear(120,84), ReLU, Linear(84,10)";
+
+    /// <summary>Our <see cref="Models.Mlp"/> in torch.nn modules: the same parameters in the same order.</summary>
+    private static torch.nn.Module<TT, TT> TorchMlp() => torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(784, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10));
+
+    /// <summary>Our <see cref="Models.LeNet"/> in torch.nn modules: the same parameters in the same order.</summary>
+    private static torch.nn.Module<TT, TT> TorchLeNet() => torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding: 2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(),
+        torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10));
+
+    /// <summary>Releases a model's parameters, their gradients and the optimizer's state at the end of a case.</summary>
+    private sealed class OwnedModel(Module model, Optimizer optimizer) : IDisposable
+    {
+        public void Dispose()
+        {
+            optimizer.Dispose();
+            foreach (var p in model.Parameters())
+            {
+                p.ZeroGrad();
+                p.Data.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One SGD training step (lr 0.01, momentum 0.9) of the same architecture on both sides, on the
+    /// same batch of <paramref name="batch"/> images [batch, 1, 28, 28] with int64 labels: zero the
+    /// gradients, forward, cross-entropy (mean), backward, optimizer step. libtorch starts from a copy
+    /// of our initial weights, so the check compares the two sides' losses and gradients.
+    /// </summary>
+    private static CaseSetup TrainingStep(string name, Func<Sequential> ourModel, Func<torch.nn.Module<TT, TT>> torchModel, int batch, string layers)
+    {
+        var model = ourModel();
+        var opt = new SGD(model.Parameters(), lr: 0.01, momentum: 0.9);
+        var loss = new CrossEntropyLoss();
+        var x = Tensor.RandN(batch, 1, 28, 28);
+        var y = Tensor.RandInt(0, 10, [batch]);
+
+        var tmodel = torchModel();
+        var ours = model.Parameters().ToList();
+        var theirs = tmodel.parameters().ToList();
+        if (ours.Count != theirs.Count)
+            throw new InvalidOperationException($"{name}: {ours.Count} parameters here, {theirs.Count} in the libtorch model");
+        using (torch.no_grad())
+            for (int i = 0; i < ours.Count; i++)
+            {
+                if (!ours[i].Shape.ToArray().Select(d => (long)d).SequenceEqual(theirs[i].shape))
+                    throw new InvalidOperationException($"{name}: parameter {ours[i].Name} is [{string.Join(", ", ours[i].Shape.ToArray())}] here, [{string.Join(", ", theirs[i].shape)}] in libtorch");
+                using var src = Torch(ours[i].Data);
+                Release(theirs[i].copy_(src), theirs[i]);
+            }
+        var topt = torch.optim.SGD(tmodel.parameters(), 0.01, momentum: 0.9);
+        var tx = Torch(x);
+        var ty = torch.tensor(y.ToArray<long>(), [batch]);
+
+        // Ours as the issue writes it: intermediates disposed by the scope; the gradients belong to
+        // the parameters and the momentum buffers to the optimizer.
+        Variable OursStep()
+        {
+            opt.ZeroGrad();
+            var l = loss.Call(model.Call(new Variable(x)), new Variable(y));
+            l.Backward();
+            opt.Step();
+            return l;
+        }
+
+        // libtorch with autograd (not under inference_mode); the dispose scope releases every
+        // tensor handle made in the step (the gradients and momentum buffers live on in libtorch).
+        TT TorchStep()
+        {
+            topt.zero_grad();
+            using var logits = tmodel.forward(tx);
+            var l = torch.nn.functional.cross_entropy(logits, ty);
+            l.backward();
+            topt.step()?.Dispose();
+            return l;
+        }
+
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "steps/s",
+            WorkPerCall = 1,
+            UnitScale = 1,
+            InferenceMode = false,
+            Mode = $"one SGD step (lr 0.01, momentum 0.9), batch {batch}: zero grads, forward, cross-entropy, backward, step; {layers}; " +
+                   "ours: Models, SGD, CrossEntropyLoss inside Tensor.Scope(); libtorch: torch.nn.Sequential, torch.optim.SGD, functional.cross_entropy, autograd, inside torch.NewDisposeScope(); " +
+                   "rel diff: worst of the losses of steps 1-3 and the gradients of step 1, from the same initial weights",
+            Ours = () =>
+            {
+                using (Tensor.Scope()) OursStep();
+            },
+            Theirs = () =>
+            {
+                using (torch.NewDisposeScope()) TorchStep();
+            },
+            Check = () =>
+            {
+                double d = 0;
+                for (int step = 1; step <= 3; step++)
+                {
+                    using var scope = Tensor.Scope();
+                    using var tscope = torch.NewDisposeScope();
+                    float ourLoss = OursStep().Data.Item<float>();
+                    float theirLoss = TorchStep().item<float>();
+                    d = Math.Max(d, RelDiff([ourLoss], [theirLoss]));
+                    if (step > 1) continue;
+                    for (int i = 0; i < ours.Count; i++)
+                    {
+                        if (ours[i].Grad is not { } g || theirs[i].grad is not { } tg)
+                            return double.PositiveInfinity;
+                        d = Math.Max(d, RelDiff(g.Data, tg));
+                    }
+                }
+                return d;
+            },
+        };
+        return new CaseSetup([pair], new OwnedModel(model, opt), x, y, tmodel, topt, tx, ty);
     }
 }

@@ -9,11 +9,14 @@ internal sealed class Pair
     /// <summary>Row name, e.g. "sgemm_1024".</summary>
     public required string Name { get; init; }
 
-    /// <summary>"GFLOP/s" or "GB/s".</summary>
+    /// <summary>"GFLOP/s", "GB/s" or "steps/s".</summary>
     public required string Unit { get; init; }
 
-    /// <summary>Floating-point operations (GFLOP/s rows) or bytes moved (GB/s rows) per call.</summary>
+    /// <summary>Floating-point operations (GFLOP/s rows), bytes moved (GB/s rows) or training steps (steps/s rows) per call.</summary>
     public required double WorkPerCall { get; init; }
+
+    /// <summary>Work per second is divided by this to give <see cref="Unit"/>: 1e9 for GFLOP/s and GB/s, 1 for steps/s.</summary>
+    public double UnitScale { get; init; } = 1e9;
 
     /// <summary>One call on our engine (results disposed inside).</summary>
     public required Action Ours { get; init; }

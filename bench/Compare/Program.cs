@@ -234,7 +234,7 @@ public static class Program
                 else theirs.Add(TimeBatch(p.Theirs, repsTheirs, p.InferenceMode));
             }
         }
-        double Rate(double secondsPerCall) => p.WorkPerCall / secondsPerCall / 1e9;
+        double Rate(double secondsPerCall) => p.WorkPerCall / secondsPerCall / p.UnitScale;
         return new Result(p, Rate(Median(ours)), Rate(Median(theirs)), Rate(ours.Min()), Rate(theirs.Min()), diff, repsOurs, repsTheirs);
     }
 
@@ -290,6 +290,8 @@ public static class Program
         Console.WriteLine();
         Console.WriteLine("# How each row computes its result:");
         foreach (var r in results) Console.WriteLine($"#   {r.Pair.Name}: {r.Pair.Mode} (batch: ours {r.OursReps} call(s), baseline {r.TheirsReps})");
+        foreach (var r in results.Where(r => r.Pair.Unit == "steps/s"))
+            Console.WriteLine($"#   {r.Pair.Name}: ms per step (median): ours {F(1000 / r.OursMedian, "F3")}, {r.Pair.Baseline} {F(1000 / r.TheirsMedian, "F3")}");
         Console.WriteLine("# add_16m (in place on both) is the primary add figure: libtorch's fresh 64 MiB outputs pay a page fault per 4 KiB page (add_16m_fresh).");
         Console.WriteLine("# The *_vs_tensorprimitives rows compare with TensorPrimitives on plain float[] (one thread, as that API runs): the issue's goals for add and sum are ratios to its bandwidth.");
         foreach (var (name, message) in errors) Console.WriteLine($"# FAILED {name}: {message}");
