@@ -64,6 +64,14 @@ public static class GradCheckCatalog
 
     private static readonly Func<int, int[], Tensor> Kinked = (seed, shape) => AwayFromZero(seed, shape);
 
+    /// <summary>∂/∂x Σ relu(x)·g, which runs ReluBackward(g, x); recorded when g is (x only reads its sign).</summary>
+    private static Variable ReluGradient(Variable g, Variable x)
+    {
+        var leaf = x.RequiresGrad ? x : new Variable(x.Data, requiresGrad: true);
+        using (GradMode.EnableGrad())
+            return Autograd.Grad([(leaf.Relu() * g).Sum()], [leaf], createGraph: g.RequiresGrad || x.RequiresGrad)[0];
+    }
+
     /// <summary>All the cases.</summary>
     public static IReadOnlyList<GradCheckCase> All { get; } = Build().ToList();
 
@@ -85,6 +93,9 @@ public static class GradCheckCatalog
         foreach (var c in Unary("Sqrt", x => x.Sqrt(), Range(0.2, 3))) yield return c;
         foreach (var c in Unary("Abs", x => x.Abs(), Kinked)) yield return c;
         foreach (var c in Unary("Relu", x => x.Relu(), Kinked)) yield return c;
+        // ReLU's gradient as a function of the upstream gradient g and the input x: ∂/∂x Σ relu(x)·g
+        yield return new("ReluBackward", "of g and x", () => [U(13, -2, 2, 3, 4), AwayFromZero(14, 3, 4)],
+            v => ReluGradient(v[0], v[1]), true);
         foreach (var c in Unary("LeakyRelu", x => x.LeakyRelu(0.2), Kinked)) yield return c;
         foreach (var c in Unary("Sigmoid", x => x.Sigmoid(), Range(-3, 3))) yield return c;
         foreach (var c in Unary("Tanh", x => x.Tanh(), Range(-2, 2))) yield return c;

@@ -37,6 +37,12 @@ public interface IBackend
     /// <summary>y = op(a, b), operands broadcast to y's shape.</summary>
     void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y);
 
+    /// <summary>
+    /// y = α·x + β·y in place (x broadcast to y's shape): the fused update of optimizers and of
+    /// gradient accumulation, one pass over y instead of a scaled temporary and an add.
+    /// </summary>
+    void Axpby(DType dtype, double alpha, in BufferView x, double beta, in BufferView y);
+
     /// <summary>y = op(a, b) as Bool, operands of <paramref name="dtype"/> broadcast to y's shape.</summary>
     void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y);
 

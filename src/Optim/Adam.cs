@@ -75,8 +75,8 @@ public class Adam : Optimizer
 
         var m = state["exp_avg"];
         var v = state["exp_avg_sq"];
-        m.MulInPlace(b1).AddInPlace(grad * (1 - b1));
-        v.MulInPlace(b2).AddInPlace(grad.Square() * (1 - b2));
+        m.AddInPlace(grad, 1 - b1, b1);              // m = β₁·m + (1 − β₁)·g
+        v.AddInPlace(grad.Square(), 1 - b2, b2);     // v = β₂·v + (1 − β₂)·g²
 
         double bc1 = 1 - Math.Pow(b1, t), bc2 = 1 - Math.Pow(b2, t);
         var second = v;

@@ -66,22 +66,21 @@ public sealed class SGD : Optimizer
     protected override void Update(ParamGroup group, Tensor param, Tensor grad, ParameterState state)
     {
         double lr = group.LearningRate, mu = group["momentum"], wd = group.WeightDecay;
-        var d = wd != 0 ? grad + param * wd : grad;
+        // every line is one fused pass (AddInPlace with α and β) over tensors that already exist,
+        // except the copy of the gradient that weight decay or Nesterov need to leave Grad untouched
+        var d = grad;
+        if (wd != 0) d = grad.Clone().AddInPlace(param, wd);                // d = g + λ·p
         if (mu != 0)
         {
-            Tensor b;
             if (!state.Contains(Buffer))
-            {
-                b = d.Clone();
-                state.Set(Buffer, b);
-            }
+                state.Set(Buffer, d.Clone());                                 // b₁ = d
             else
-            {
-                b = state[Buffer];
-                b.MulInPlace(mu).AddInPlace(d * (1 - group["dampening"]));
-            }
-            d = group["nesterov"] == 1 ? d + b * mu : b;
+                state[Buffer].AddInPlace(d, 1 - group["dampening"], mu);      // b = μ·b + (1 − τ)·d
+            var b = state[Buffer];
+            if (group["nesterov"] == 1)
+                d = (ReferenceEquals(d, grad) ? grad.Clone() : d).AddInPlace(b, mu);   // d = d + μ·b
+            else d = b;
         }
-        param.SubInPlace(d * lr);
+        param.AddInPlace(d, -lr);                                             // p = p − η·d
     }
 }

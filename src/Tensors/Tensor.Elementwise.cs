@@ -238,6 +238,11 @@ public sealed partial class Tensor
     public Tensor Maximum(Tensor other) => Binary(BinaryOp.Max, this, other);
     /// <summary>Elementwise min(a, b) (PyTorch's <c>minimum</c>); NaN if either is NaN.</summary>
     public Tensor Minimum(Tensor other) => Binary(BinaryOp.Min, this, other);
+    /// <summary>
+    /// This gradient where <paramref name="input"/> &gt; 0, else 0: ReLU's backward in one pass
+    /// (PyTorch's <c>threshold_backward</c> at 0). The two broadcast like any binary op.
+    /// </summary>
+    public Tensor ReluGrad(Tensor input) => Binary(BinaryOp.ReluGrad, this, input);
 
     /// <summary>a + b</summary>
     public static Tensor operator +(Tensor a, Tensor b) => Binary(BinaryOp.Add, a, b);
@@ -340,6 +345,24 @@ public sealed partial class Tensor
     public Tensor MulInPlace(Tensor other) => BinaryInPlace(BinaryOp.Mul, other, "MulInPlace");
     /// <summary>this /= other; returns this.</summary>
     public Tensor DivInPlace(Tensor other) => BinaryInPlace(BinaryOp.Div, other, "DivInPlace");
+    /// <summary>
+    /// this = β·this + α·other in one pass (PyTorch's <c>add_(other, alpha)</c>, with a β for
+    /// momentum-style updates); other broadcasts to this tensor's shape. Returns this.
+    /// </summary>
+    public Tensor AddInPlace(Tensor other, double alpha, double beta = 1)
+    {
+        const string name = "AddInPlace";
+        CheckAlive(name);
+        other.CheckAlive(name);
+        SameDevice(name, this, other);
+        SameDType(name, this, other);
+        CheckDType(name, DType.IsFloating(), t => t.IsFloating());
+        using var vx = other.BroadcastTo(name, _shape);
+        if (Numel > 0) Backend.Axpby(DType, alpha, vx.BufferView(name), beta, BufferView(name));
+        BumpVersion();
+        return this;
+    }
+
     /// <summary>this += s; returns this.</summary>
     public Tensor AddInPlace(double s) => BinaryInPlace(BinaryOp.Add, s, "AddInPlace");
     /// <summary>this *= s; returns this.</summary>

@@ -175,6 +175,45 @@ public abstract class ElementwiseTests
         x.FillInPlace(7);
         Assert.All(x.ToArray<float>(), v => Assert.Equal(7f, v));
     }
+
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("float64")]
+    public void Scaled_in_place_add_is_beta_this_plus_alpha_other_with_broadcasting(string dtypeName)
+    {
+        var dtype = dtypeName == "float32" ? DType.Float32 : DType.Float64;
+        using var scope = Tensor.Scope();
+        // 37 elements per row: whole vectors and a tail; the second operand broadcasts over rows
+        var rng = new Random(5);
+        var y0 = Enumerable.Range(0, 3 * 37).Select(_ => rng.NextDouble() * 4 - 2).ToArray();
+        var x0 = Enumerable.Range(0, 37).Select(_ => rng.NextDouble() * 4 - 2).ToArray();
+        var y = Tensor.FromArray(y0).Reshape(3, 37).To(dtype);
+        var x = Tensor.FromArray(x0).To(dtype);
+        var version = y.Version;
+        Assert.Same(y, y.AddInPlace(x, alpha: -0.5, beta: 0.9));
+        Assert.True(y.Version > version, "an in-place update bumps the version");
+        var got = y.To(DType.Float64).ToArray<double>();
+        double tol = dtype == DType.Float32 ? 1e-6 : 1e-15;
+        for (int i = 0; i < got.Length; i++)
+            Assert.Equal(0.9 * y0[i] - 0.5 * x0[i % 37], got[i], tol);
+        // a strided destination (a column view) takes the element-by-element path
+        var col = y.Select(1, 0);
+        col.AddInPlace(Tensor.Ones([3], dtype), alpha: 2);
+        Assert.Equal(0.9 * y0[37] - 0.5 * x0[0] + 2, y.To(DType.Float64).ToArray<double>()[37], tol);
+    }
+
+    [Fact]
+    public void Scaled_in_place_add_rejects_integers_and_mismatched_shapes_untouched()
+    {
+        using var scope = Tensor.Scope();
+        var y = Tensor.Ones(2, 3);
+        var ex = Assert.Throws<ShapeException>(() => y.AddInPlace(Tensor.Ones(4), alpha: 2));
+        Assert.Contains("AddInPlace", ex.Message);
+        Assert.Contains("[4]", ex.Message);
+        var dt = Assert.Throws<DTypeException>(() => Tensor.Ones([2], DType.Int64).AddInPlace(Tensor.Ones([2], DType.Int64), alpha: 2));
+        Assert.Contains("AddInPlace", dt.Message);
+        Assert.All(y.ToArray<float>(), v => Assert.Equal(1f, v));
+    }
 }
 
 public sealed class CpuElementwiseTests : ElementwiseTests;

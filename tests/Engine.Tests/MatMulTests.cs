@@ -149,7 +149,7 @@ public abstract class MatMulTests
             Gemm.ForceUnpacked = unpacked;
             var rng = new Random(16);
             using var scope = Tensor.Scope();
-            foreach (var (m, k, n) in new[] { (1, 1, 1), (5, 3, 17), (13, 70, 33), (64, 100, 48), (200, 40, 300) })
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (5, 3, 17), (13, 70, 33), (64, 100, 48), (200, 40, 300), (128, 784, 256), (10, 128, 128) })
                 foreach (var dtype in new[] { DType.Float32, DType.Float64 })
                 {
                     var a = Data.Uniform(rng, [m, k], -1, 1, dtype);
@@ -157,12 +157,46 @@ public abstract class MatMulTests
                     CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), k, $"unpacked={unpacked} {m}x{k}x{n} {dtype}");
                     var acc = Data.Uniform(rng, [2, m, k], -1, 1, dtype);   // batched: one product per thread
                     CheckProduct(RefMatMul(RefArray.Of(acc), RefArray.Of(b)), acc.MatMul(b), k, $"batched unpacked={unpacked}");
+                    // transposed operands stored column-major (x·Wᵀ, Gᵀ·x): copied or packed through the 8 × 8 transposes
+                    var expected = RefMatMul(RefArray.Of(a), RefArray.Of(b));
+                    var at = a.T.Contiguous();
+                    var bt = b.T.Contiguous();
+                    CheckProduct(expected, at.MatMul(b, transposeA: true), k, $"Aᵀ unpacked={unpacked} {m}x{k}x{n} {dtype}");
+                    CheckProduct(expected, a.MatMul(bt, transposeB: true), k, $"Bᵀ unpacked={unpacked} {m}x{k}x{n} {dtype}");
+                    CheckProduct(expected, at.MatMul(bt, transposeA: true, transposeB: true), k, $"AᵀBᵀ unpacked={unpacked} {m}x{k}x{n} {dtype}");
                 }
         }
         finally
         {
             Gemm.ForceUnpacked = saved;
         }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(8, 8)]
+    [InlineData(13, 21)]
+    [InlineData(16, 40)]
+    [InlineData(37, 9)]
+    public unsafe void Transposing_copy_moves_every_element_of_ragged_blocks(int rows, int cols)
+    {
+        // a column-major source with padded columns (cs > rows) into a destination with padded rows
+        long cs = rows + 3, ldd = cols + 5;
+        var srcF = new float[cs * cols];
+        var srcD = new double[cs * cols];
+        for (int i = 0; i < srcF.Length; i++) { srcF[i] = i * 0.5f + 1; srcD[i] = i * 0.25 + 2; }
+        var dstF = new float[rows * ldd];
+        var dstD = new double[rows * ldd];
+        fixed (float* s = srcF, d = dstF) Transpose.Copy(rows, cols, s, 1, cs, d, ldd);
+        fixed (double* s = srcD, d = dstD) Transpose.Copy(rows, cols, s, 1, cs, d, ldd);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+            {
+                Assert.Equal(srcF[i + j * cs], dstF[i * ldd + j]);
+                Assert.Equal(srcD[i + j * cs], dstD[i * ldd + j]);
+            }
+        for (int i = 0; i < rows; i++)       // the padding is left alone
+            for (long j = cols; j < ldd; j++) Assert.Equal(0f, dstF[i * ldd + j]);
     }
 
     [Fact]

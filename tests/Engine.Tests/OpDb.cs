@@ -56,6 +56,7 @@ public static class OpDb
         new("Pow", (a, b) => a.Pow(b), (a, s) => a.Pow(s), Math.Pow, 0.5, 2, -2, 2),
         new("Maximum", (a, b) => a.Maximum(b), null, (a, b) => double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Max(a, b), -5, 5, -5, 5, Integers: true),
         new("Minimum", (a, b) => a.Minimum(b), null, (a, b) => double.IsNaN(a) || double.IsNaN(b) ? double.NaN : Math.Min(a, b), -5, 5, -5, 5, Integers: true),
+        new("ReluGrad", (a, b) => a.ReluGrad(b), null, (a, b) => b > 0 ? a : 0, -5, 5, -5, 5),
     ];
 
     public static readonly BinaryCase[] Compare =

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels;
 
@@ -173,6 +174,7 @@ public sealed unsafe partial class CpuBackend : IBackend
             case BinaryOp.Pow: BinaryFloat<PowOp>(dtype, a, b, y, 16); break;
             case BinaryOp.Max: BinaryNumeric<MaxOp>(dtype, a, b, y); break;
             case BinaryOp.Min: BinaryNumeric<MinOp>(dtype, a, b, y); break;
+            case BinaryOp.ReluGrad: BinaryFloat<ReluGradOp>(dtype, a, b, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
         }
     }
@@ -191,6 +193,32 @@ public sealed unsafe partial class CpuBackend : IBackend
         if (t == DType.Int32) Map<IntBinaryRow<TOp, int>, int, int, int>(a, b, y);
         else if (t == DType.Int64) Map<IntBinaryRow<TOp, long>, long, long, long>(a, b, y);
         else BinaryFloat<TOp>(t, a, b, y);
+    }
+
+    /// <inheritdoc/>
+    public void Axpby(DType dtype, double alpha, in BufferView x, double beta, in BufferView y)
+    {
+        if (dtype == DType.Float32) AxpbyRows((float)alpha, x, (float)beta, y);
+        else if (dtype == DType.Float64) AxpbyRows(alpha, x, beta, y);
+        else throw Unsupported("Axpby", dtype);
+    }
+
+    private static void AxpbyRows<T>(T alpha, in BufferView x, T beta, in BufferView y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        nint px = Addr<T>(x), py = Addr<T>(y);
+        new StridedLoop(y.Shape, x.Layout.Strides, y.Layout.Strides).Run((o, s, n) =>
+        {
+            T* xp = (T*)px + o[0], yp = (T*)py + o[1];
+            long sx = s[0], sy = s[1], i = 0;
+            if (sx == 1 && sy == 1 && Vector256.IsHardwareAccelerated)
+            {
+                var va = Vector256.Create(alpha);
+                var vb = Vector256.Create(beta);
+                for (int w = Vector256<T>.Count; i + w <= n; i += w)
+                    Simd.Fma(va, Vector256.Load(xp + i), vb * Vector256.Load(yp + i)).Store(yp + i);
+            }
+            for (; i < n; i++) yp[i * sy] = T.FusedMultiplyAdd(alpha, xp[i * sx], beta * yp[i * sy]);
+        });
     }
 
     /// <inheritdoc/>

@@ -52,9 +52,20 @@ internal static unsafe class Gemm
         T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC,
         bool accumulate, bool parallel) where T : unmanaged
     {
-        if (csA == 1 && csB == 1 && csC == 1 && !UseVector512 && Vector256.IsHardwareAccelerated && m > 0 && n > 0 && k > 0
-            && UnpackedWins(m, n))
-            RunUnpacked(m, n, k, a, rsA, b, rsB, c, rsC, accumulate, parallel);
+        if (csC == 1 && !UseVector512 && Vector256.IsHardwareAccelerated && m > 0 && n > 0 && k > 0
+            && (csA == 1 || rsA == 1) && (csB == 1 || rsB == 1) && UnpackedWins(m, n))
+        {
+            if (csA != 1)
+            {
+                // a transposed A (Gᵀ in a weight gradient): one row-major copy that every task shares;
+                // it moves m·k elements for m·n·k multiply-adds, what packing A would cost anyway
+                T* at = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmTransposedA, (long)m * k * sizeof(T));
+                Transpose.Copy(m, k, a, rsA, csA, at, k);
+                a = at;
+                rsA = k;
+            }
+            RunUnpacked(m, n, k, a, rsA, b, rsB, csB, c, rsC, accumulate, parallel);
+        }
         else
             Run(m, n, k, a, rsA, csA, new StridedPanels<T>(b, rsB, csB), c, rsC, csC, accumulate, parallel);
     }
@@ -71,12 +82,13 @@ internal static unsafe class Gemm
     internal static bool? ForceUnpacked;
 
     /// <summary>
-    /// Small row-major products without packing: the kernel broadcasts A straight from six row
-    /// pointers and loads B's rows in place, so the whole k loop runs with the C tile in registers
-    /// and nothing is copied but a zero-padded last column panel. When both operands fit in the
-    /// caches, packing them costs as much as the arithmetic it prepares.
+    /// Small products without packing A: the kernel broadcasts A straight from six row pointers and
+    /// loads B's rows in place, so the whole k loop runs with the C tile in registers and nothing is
+    /// copied but a zero-padded last column panel. When both operands fit in the caches, packing
+    /// them costs as much as the arithmetic it prepares. A column-major B (a transposed weight,
+    /// x·Wᵀ) is the exception: each task transposes its own column panels into scratch first.
     /// </summary>
-    private static void RunUnpacked<T>(int m, int n, int k, T* a, long rsA, T* b, long rsB, T* c, long rsC,
+    private static void RunUnpacked<T>(int m, int n, int k, T* a, long rsA, T* b, long rsB, long csB, T* c, long rsC,
         bool accumulate, bool parallel) where T : unmanaged
     {
         int nr = 2 * Vector256<T>.Count;
@@ -90,12 +102,12 @@ internal static unsafe class Gemm
             for (int jp = panels * t / parts; jp < panels * (t + 1) / parts; jp++)
             {
                 int j0 = jp * nr, w = Math.Min(nr, n - j0);
-                T* bp = (T*)pb + j0;
+                T* bp = (T*)pb + j0 * csB;
                 long ldb = rsB;
-                if (w < nr)
+                if (w < nr || csB != 1)
                 {
                     bp = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmB, (long)k * nr * sizeof(T));
-                    new StridedPanels<T>((T*)pb, rsB, 1).Pack(0, k, j0, w, nr, bp);
+                    new StridedPanels<T>((T*)pb, rsB, csB).Pack(0, k, j0, w, nr, bp);
                     ldb = nr;
                 }
                 for (int i0 = 0; i0 < m; i0 += MR)
@@ -231,7 +243,17 @@ internal static unsafe class Gemm
         {
             int mr = Math.Min(MR, mc - i);
             T* src = a + i * rsA;
-            if (csA == 1)
+            if (csA == 1 && mr == MR)
+            {
+                // six read streams, one contiguous write stream
+                T* r0 = src, r1 = src + rsA, r2 = src + 2 * rsA, r3 = src + 3 * rsA, r4 = src + 4 * rsA, r5 = src + 5 * rsA;
+                T* d = dst;
+                for (int p = 0; p < kc; p++, d += MR)
+                {
+                    d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; d[4] = r4[p]; d[5] = r5[p];
+                }
+            }
+            else if (csA == 1)
             {
                 for (int r = 0; r < mr; r++)
                 {
@@ -425,21 +447,9 @@ internal readonly unsafe struct StridedPanels<T>(T* b, long rs, long cs) : IPane
         for (int j = j0; j < j0 + nc; j += nr)
         {
             int w = Math.Min(nr, j0 + nc - j);
-            T* src = src0 + j * cs;
-            if (cs == 1 && w == nr)
-            {
-                for (int p = 0; p < kc; p++)
-                    new ReadOnlySpan<T>(src + p * rs, nr).CopyTo(new Span<T>(dst + p * nr, nr));
-            }
-            else
-            {
-                if (w < nr) new Span<T>(dst, kc * nr).Clear();
-                for (int jj = 0; jj < w; jj++)
-                {
-                    T* col = src + jj * cs;
-                    for (int p = 0; p < kc; p++) dst[p * nr + jj] = col[p * rs];
-                }
-            }
+            if (w < nr) new Span<T>(dst, kc * nr).Clear();
+            // row-major B: kc row pieces; column-major (a transposed operand): 8 × 8 register transposes
+            Transpose.Copy(kc, w, src0 + j * cs, rs, cs, dst, nr);
             dst += nr * kc;
         }
     }
