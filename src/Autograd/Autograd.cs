@@ -65,27 +65,45 @@ public static class Autograd
             var grads = f.RunBackward(g);
             for (int i = 0; i < grads.Length; i++)
                 if (grads[i] is { } gi && f.Inputs[i].RequiresGrad)
-                    Deliver(f.Inputs[i], gi, pending, captured, wanted, createGraph);
+                    Deliver(f.Inputs[i], gi, pending, captured, wanted, createGraph, Unshared(gi, i, grads, g));
             if (!retainGraph) f.Release();
         }
         return captured;
     }
 
+    /// <summary>
+    /// True for a gradient nothing else can see: computed by this backward step (not the upstream
+    /// gradient passed through, nor a view of it), returned for one input only, and the sole handle
+    /// on its memory. A leaf may adopt such a tensor as its Grad without copying it.
+    /// </summary>
+    private static bool Unshared(Variable gi, int i, Variable?[] grads, Variable upstream)
+    {
+        var t = gi.Data;
+        if (gi.RequiresGrad || !t.IsSoleOwner || t.SharesStorageWith(upstream.Data)) return false;
+        for (int j = 0; j < grads.Length; j++)
+            if (j != i && grads[j] is { } gj && gj.Data.SharesStorageWith(t)) return false;
+        return true;
+    }
+
     private static void Deliver(Variable v, Variable g, Dictionary<Function, Variable> pending,
-        Dictionary<Variable, Variable>? captured, HashSet<Variable>? wanted, bool createGraph)
+        Dictionary<Variable, Variable>? captured, HashSet<Variable>? wanted, bool createGraph, bool unshared = false)
     {
         if (captured is not null)
         {
             if (wanted!.Contains(v))
                 captured[v] = captured.TryGetValue(v, out var c) ? c + g : g;
         }
-        else if (v.IsLeaf) Accumulate(v, g, createGraph);
+        else if (v.IsLeaf) Accumulate(v, g, createGraph, unshared);
         if (v.GradFn is { } f)
             pending[f] = pending.TryGetValue(f, out var p) ? p + g : g;
     }
 
-    /// <summary>leaf.Grad += g. Without createGraph the gradient is a plain tensor the leaf owns (no scope disposes it).</summary>
-    private static void Accumulate(Variable leaf, Variable g, bool createGraph)
+    /// <summary>
+    /// leaf.Grad += g. Without createGraph the gradient is a plain tensor the leaf owns (no scope
+    /// disposes it): an <paramref name="unshared"/> one is adopted as it is, any other copied, so that
+    /// a later in-place change to Grad (accumulation, clipping) cannot reach another tensor.
+    /// </summary>
+    private static void Accumulate(Variable leaf, Variable g, bool createGraph, bool unshared)
     {
         if (createGraph)
         {
@@ -95,7 +113,7 @@ public static class Autograd
         if (leaf.Grad is { } existing && !existing.RequiresGrad)
             existing.Data.AddInPlace(g.Data);
         else
-            leaf.Grad = new Variable(TensorScope.Escape(g.Data.Clone()));
+            leaf.Grad = new Variable(TensorScope.Escape(unshared ? g.Data : g.Data.Clone()));
     }
 
     /// <summary>Functions reachable from the roots, each before every function it depends on (iterative DFS).</summary>

@@ -29,6 +29,9 @@ internal sealed class Storage
 
     public IBackend Backend => Device.Backend;
 
+    /// <summary>Live tensor handles on this storage.</summary>
+    public int References => Volatile.Read(ref _refs);
+
     public void AddRef()
     {
         if (Interlocked.Increment(ref _refs) <= 1)

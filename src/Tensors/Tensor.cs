@@ -100,8 +100,15 @@ public sealed partial class Tensor : IDisposable
         return new(_storage.Buffer, Layout);
     }
 
-    /// <summary>True when both tensors share one storage.</summary>
-    internal bool SharesStorageWith(Tensor other) => ReferenceEquals(_storage, other._storage);
+    /// <summary>True when both tensors share one storage (one is a view of the other, or both of a third).</summary>
+    public bool SharesStorageWith(Tensor other) => ReferenceEquals(_storage, other._storage);
+
+    /// <summary>
+    /// True when this handle is the only tensor on its storage and sees it contiguously from the
+    /// start: no view or alias can observe an in-place change to it. (Autograd adopts such fresh
+    /// gradients as a leaf's <c>Grad</c> instead of copying them.)
+    /// </summary>
+    public bool IsSoleOwner => !_disposed && _storage.References == 1 && _offset == 0 && IsContiguous;
 
     /// <summary>Releases this handle's reference to the storage; the memory returns to the pool with the last one.</summary>
     public void Dispose()

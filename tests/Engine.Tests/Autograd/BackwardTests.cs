@@ -42,6 +42,34 @@ public sealed class BackwardTests
     }
 
     [Fact]
+    public void Leaf_gradients_never_share_memory_with_each_other_or_the_seed()
+    {
+        using var scope = Tensor.Scope();
+        // a + b hands the same upstream tensor to both leaves: each must get its own copy
+        var a = new Variable(Tensor.Ones(2, 3), requiresGrad: true);
+        var b = new Variable(Tensor.Ones(2, 3), requiresGrad: true);
+        var seed = Tensor.Full([2, 3], 2.0);
+        (a + b).Backward(new Variable(seed));
+        Assert.False(a.Grad!.Data.SharesStorageWith(b.Grad!.Data));
+        Assert.False(a.Grad.Data.SharesStorageWith(seed));
+        a.Grad.Data.MulInPlace(10);                  // clipping or scaling one gradient in place...
+        Assert.All(b.Grad.Data.ToArray<float>(), v => Assert.Equal(2f, v));   // ...leaves the other alone
+        Assert.All(seed.ToArray<float>(), v => Assert.Equal(2f, v));
+
+        // a fresh product gradient is adopted, and a second delivery to the same leaf still adds up
+        var x = new Variable(Tensor.FromArray(new[] { 1.0, 2.0, 3.0 }), requiresGrad: true);
+        var w = new Variable(Tensor.FromArray(new[] { 4.0, 5.0, 6.0 }), requiresGrad: true);
+        var y = (x * w + x * 3).Sum();          // ∂/∂x = w + 3 (two deliveries), ∂/∂w = x
+        y.Backward(retainGraph: true);
+        Assert.Equal(new[] { 7.0, 8.0, 9.0 }, x.Grad!.Data.ToArray<double>());
+        Assert.Equal(new[] { 1.0, 2.0, 3.0 }, w.Grad!.Data.ToArray<double>());
+        Assert.False(x.Grad.Data.SharesStorageWith(w.Grad.Data));
+        y.Backward();                           // accumulates into the adopted tensors
+        Assert.Equal(new[] { 14.0, 16.0, 18.0 }, x.Grad.Data.ToArray<double>());
+        Assert.Equal(new[] { 2.0, 4.0, 6.0 }, w.Grad.Data.ToArray<double>());
+    }
+
+    [Fact]
     public void A_non_scalar_root_needs_a_seed_of_its_shape()
     {
         using var scope = Tensor.Scope();
