@@ -140,4 +140,5 @@ public abstract class ConvTests
     }
 }
 
+[Collection(nameof(KernelSwitchCollection))]
 public sealed class CpuConvTests : ConvTests;

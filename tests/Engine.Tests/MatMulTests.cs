@@ -225,4 +225,5 @@ public abstract class MatMulTests
     }
 }
 
+[Collection(nameof(KernelSwitchCollection))]
 public sealed class CpuMatMulTests : MatMulTests;

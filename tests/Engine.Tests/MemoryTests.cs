@@ -3,6 +3,15 @@ namespace Engine.Tests;
 [CollectionDefinition(nameof(MemoryCollection), DisableParallelization = true)]
 public sealed class MemoryCollection;
 
+/// <summary>
+/// Tests that flip the kernels' process-wide switches (<c>Gemm.ForceUnpacked</c>,
+/// <c>Gemm.UseVector512</c>, <c>CpuBackend.UseDirectConv</c>, <c>DirectConv.MinTaps</c>). They run alone:
+/// in parallel, another test's products would take the forced path and round differently, which
+/// broke the bit-identical-rerun test once.
+/// </summary>
+[CollectionDefinition(nameof(KernelSwitchCollection), DisableParallelization = true)]
+public sealed class KernelSwitchCollection;
+
 /// <summary>The pool, reference counting and scopes. Runs alone: it reads process-wide pool counters.</summary>
 [Collection(nameof(MemoryCollection))]
 public sealed class MemoryTests
