@@ -41,7 +41,7 @@ public sealed partial class Tensor
 
     private static Tensor RandomFill(string op, int[] shape, RandomDistribution dist, double a, double b, DType dtype, Generator? generator, Device? device)
     {
-        var t = Empty(CheckShape(op, shape), dtype, device ?? Device.Cpu);
+        var t = Empty(CheckShape(op, shape), dtype, device ?? Device.Current);
         var g = generator ?? Generator.Default;
         if (t.Numel > 0) t.Backend.Random(dist, dtype, g.Seed, g.Take(t.Numel), a, b, t.BufferView(op));
         return t;

@@ -24,11 +24,26 @@ public sealed class MemoryPool
 {
     private static readonly Dictionary<Device, MemoryPool> s_pools = [];
     private readonly IBackend _backend;
+    private readonly Device _device;
     private readonly Dictionary<long, Stack<DeviceBuffer>> _free = [];
     private readonly object _lock = new();
     private long _allocated, _cached, _peak, _systemAllocations, _reuses;
 
-    private MemoryPool(IBackend backend) => _backend = backend;
+    private MemoryPool(Device device)
+    {
+        _device = device;
+        _backend = device.Backend;
+        Budget = _backend is IlgpuBackend ilgpu && ilgpu.Kind != IlgpuKind.Cpu
+            ? ilgpu.Accelerator.MemorySize / 10 * 9
+            : long.MaxValue;
+    }
+
+    /// <summary>
+    /// The most bytes this pool holds, in use and cached together (GPUs: 90 % of the device's
+    /// memory; the CPU: unlimited). A request that would pass it first frees the cache; one that
+    /// still does not fit fails with a <see cref="DeviceException"/> naming the device and the sizes.
+    /// </summary>
+    public long Budget { get; set; }
 
     /// <summary>The pool of <paramref name="device"/>.</summary>
     public static MemoryPool For(Device device)
@@ -36,7 +51,7 @@ public sealed class MemoryPool
         lock (s_pools)
         {
             if (!s_pools.TryGetValue(device, out var pool))
-                s_pools[device] = pool = new MemoryPool(device.Backend);
+                s_pools[device] = pool = new MemoryPool(device);
             return pool;
         }
     }
@@ -53,12 +68,14 @@ public sealed class MemoryPool
     /// <summary>Frees every cached buffer back to the system.</summary>
     public void EmptyCache()
     {
-        lock (_lock)
-        {
-            foreach (var stack in _free.Values)
-                while (stack.Count > 0) stack.Pop().Dispose();
-            _cached = 0;
-        }
+        lock (_lock) FreeCached();
+    }
+
+    private void FreeCached()
+    {
+        foreach (var stack in _free.Values)
+            while (stack.Count > 0) stack.Pop().Dispose();
+        _cached = 0;
     }
 
     /// <summary>The capacity a request of <paramref name="bytes"/> bytes is served with.</summary>
@@ -83,16 +100,28 @@ public sealed class MemoryPool
                 _reuses++;
                 return stack.Pop();
             }
+            if (_allocated + _cached > Budget) FreeCached();
+            if (_allocated > Budget)
+            {
+                _allocated -= size;
+                throw new DeviceException($"{_device}: out of memory: {size} bytes requested with {_allocated} in use; the pool's budget is {Budget} bytes");
+            }
             _systemAllocations++;
         }
         try
         {
             return _backend.Allocate(size);
         }
-        catch
+        catch (Exception e) when (e is not DeviceException)
         {
-            lock (_lock) _allocated -= size;
-            throw;
+            // the device may be holding our cached buffers: give them back and try once more
+            lock (_lock) FreeCached();
+            try { return _backend.Allocate(size); }
+            catch
+            {
+                lock (_lock) _allocated -= size;
+                throw;
+            }
         }
     }
 

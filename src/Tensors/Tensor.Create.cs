@@ -14,12 +14,12 @@ public sealed partial class Tensor
 
     /// <summary>An uninitialised tensor (contents are whatever the pooled buffer held).</summary>
     public static Tensor Empty(int[] shape, DType dtype = DType.Float32, Device? device = null) =>
-        Empty(CheckShape("Empty", shape), dtype, device ?? Device.Cpu);
+        Empty(CheckShape("Empty", shape), dtype, device ?? Device.Current);
 
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
-        var t = Empty(CheckShape("Full", shape), dtype, device ?? Device.Cpu);
+        var t = Empty(CheckShape("Full", shape), dtype, device ?? Device.Current);
         if (t.Numel > 0) t.Backend.Fill(dtype, value, t.BufferView("Full"));
         return t;
     }
@@ -54,7 +54,7 @@ public sealed partial class Tensor
         if (n > int.MaxValue) throw new ShapeException($"Arange: start {start}, end {end}, step {step}: {n} elements is too many");
         var values = new double[n];
         for (long i = 0; i < n; i++) values[i] = start + i * step;
-        return FromValues(values, [(int)n], dtype, device ?? Device.Cpu);
+        return FromValues(values, [(int)n], dtype, device ?? Device.Current);
     }
 
     /// <summary>The integers 0 … end-1 as int64 (PyTorch's <c>arange(end)</c>).</summary>
@@ -67,7 +67,7 @@ public sealed partial class Tensor
         var values = new double[steps];
         for (int i = 0; i < steps; i++)
             values[i] = steps == 1 ? start : i < steps / 2 ? start + (end - start) * i / (steps - 1) : end - (end - start) * (steps - 1 - i) / (steps - 1);
-        return FromValues(values, [steps], dtype, device ?? Device.Cpu);
+        return FromValues(values, [steps], dtype, device ?? Device.Current);
     }
 
     /// <summary>An n×m matrix with ones on the diagonal (m defaults to n).</summary>
@@ -77,7 +77,7 @@ public sealed partial class Tensor
         var shape = CheckShape("Eye", [n, cols]);
         var values = new double[(long)n * cols];
         for (int i = 0; i < Math.Min(n, cols); i++) values[(long)i * cols + i] = 1;
-        return FromValues(values, shape, dtype, device ?? Device.Cpu);
+        return FromValues(values, shape, dtype, device ?? Device.Current);
     }
 
     private static Tensor FromValues(double[] values, int[] shape, DType dtype, Device device)
@@ -92,7 +92,7 @@ public sealed partial class Tensor
         shape = CheckShape("FromArray", shape.Length == 0 ? [data.Length] : shape);
         if (Layout.NumelOf(shape) != data.Length)
             throw Errors.ShapeError("FromArray", shape, $"needs {Layout.NumelOf(shape)} values but the array holds {data.Length}");
-        return FromSpan<T>(data, shape, Device.Cpu);
+        return FromSpan<T>(data, shape, Device.Current);
     }
 
     /// <summary>A tensor copying a rectangular array of any rank (float[,], long[,,], bool[], …); the shape is the array's.</summary>
@@ -116,7 +116,7 @@ public sealed partial class Tensor
         var flat = new T[data.Length];
         int i = 0;
         foreach (T v in data) flat[i++] = v;
-        return FromSpan<T>(flat, shape, Device.Cpu);
+        return FromSpan<T>(flat, shape, Device.Current);
     }
 
     private static Tensor FromSpan<T>(ReadOnlySpan<T> data, int[] shape, Device device) where T : unmanaged
@@ -202,7 +202,15 @@ public sealed partial class Tensor
     {
         CheckAlive("To");
         if (device == Device) return Clone();
-        throw new DeviceException($"To: copying from {Device} to {device} is not supported yet");
+        device.CheckAvailable();
+        // through host memory: a contiguous copy here, its bytes down, then up to the other device
+        using var dense = Clone();
+        var bytes = new byte[Numel * DType.SizeOf()];
+        dense.Backend.Download<byte>(dense._storage.Buffer, 0, bytes);
+        var y = Empty(_shape, DType, device);
+        y.Backend.Upload<byte>(bytes, y._storage.Buffer, 0);
+        GC.KeepAlive(this);
+        return y;
     }
 
     /// <summary>A contiguous copy with its own storage.</summary>

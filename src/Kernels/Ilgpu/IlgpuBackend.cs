@@ -1,0 +1,526 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Engine.Kernels.Gpu;
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Engine.Kernels;
+
+/// <summary>Device memory of an <see cref="IlgpuBackend"/>: one ILGPU byte buffer.</summary>
+public sealed class IlgpuBuffer : DeviceBuffer
+{
+    internal MemoryBuffer1D<byte, Stride1D.Dense>? Memory;
+    private readonly long _bytes;
+
+    internal IlgpuBuffer(Accelerator accelerator, long bytes)
+    {
+        _bytes = bytes;
+        Memory = accelerator.Allocate1D<byte>(Math.Max(bytes, 16));
+    }
+
+    /// <inheritdoc/>
+    public override long ByteLength => _bytes;
+
+    /// <summary>The memory as elements of <typeparamref name="T"/>, from the buffer's start.</summary>
+    internal ArrayView<T> View<T>() where T : unmanaged =>
+        ((ArrayView<byte>)(Memory ?? throw new ObjectDisposedException(nameof(IlgpuBuffer))).View).Cast<T>();
+
+    /// <inheritdoc/>
+    public override void Dispose()
+    {
+        Memory?.Dispose();
+        Memory = null;
+    }
+}
+
+/// <summary>The kinds of ILGPU accelerator the engine drives.</summary>
+public enum IlgpuKind
+{
+    /// <summary>NVIDIA GPUs through CUDA.</summary>
+    Cuda,
+    /// <summary>OpenCL devices.</summary>
+    OpenCL,
+    /// <summary>ILGPU's CPU accelerator (an emulator of the GPU execution model, for tests).</summary>
+    Cpu,
+}
+
+/// <summary>
+/// The whole <see cref="IBackend"/> as ILGPU kernels: one implementation for CUDA, OpenCL and
+/// ILGPU's CPU accelerator. Elementwise kernels take the same struct ops as <see cref="CpuBackend"/>
+/// (through the adapters in <c>Ilgpu/Adapters.cs</c>), so no formula is written twice. Kernels are
+/// compiled on first use per accelerator and cached; <see cref="WarmUp"/> compiles the common ones
+/// up front. Every reduction is a fixed-order tree, so results do not depend on timing.
+/// </summary>
+public sealed partial class IlgpuBackend : IBackend, IDisposable
+{
+    private static readonly object s_lock = new();
+    private static Context? s_context;
+    private static readonly Dictionary<(IlgpuKind, int), IlgpuBackend> s_backends = [];
+
+    private readonly Accelerator _accelerator;
+    private readonly ConcurrentDictionary<System.Reflection.MethodInfo, Delegate> _kernels = new();
+    private readonly object _launch = new();
+
+    /// <summary>Threads per group in the reduction kernels (a power of two).</summary>
+    internal readonly int ReduceGroup;
+    /// <summary>Threads per side of a GEMM group (16 on GPUs, 4 on the CPU accelerator).</summary>
+    internal readonly int GemmSide;
+
+    private IlgpuBackend(Accelerator accelerator, IlgpuKind kind, int index)
+    {
+        _accelerator = accelerator;
+        Kind = kind;
+        Index = index;
+        int max = accelerator.MaxNumThreadsPerGroup;
+        ReduceGroup = 1;
+        while (ReduceGroup * 2 <= Math.Min(max, ReduceKernels.MaxGroup)) ReduceGroup *= 2;
+        GemmSide = max >= 256 ? 16 : max >= 64 ? 8 : 4;
+    }
+
+    private static Context Context
+    {
+        get
+        {
+            lock (s_lock)
+                return s_context ??= Context.Create(b =>
+                {
+                    OpenClLibrary.Resolve();
+                    b.Cuda().OpenCL().CPU(new CPUDevice(4, 4, 1)).Math(MathMode.Default);
+                    b.Optimize(OptimizationLevel.O1);
+                });
+        }
+    }
+
+    /// <summary>How many devices of <paramref name="kind"/> this machine has.</summary>
+    public static int Count(IlgpuKind kind)
+    {
+        try
+        {
+            return kind switch
+            {
+                IlgpuKind.Cuda => Context.GetCudaDevices().Count,
+                IlgpuKind.OpenCL => Context.GetCLDevices().Count,
+                _ => 1,
+            };
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException or NotSupportedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The backend of device <paramref name="index"/> of <paramref name="kind"/>, created on first use.</summary>
+    public static IlgpuBackend Get(IlgpuKind kind, int index = 0)
+    {
+        lock (s_lock)
+        {
+            if (s_backends.TryGetValue((kind, index), out var backend)) return backend;
+            int count = Count(kind);
+            if (index < 0 || index >= count)
+                throw new InvalidOperationException($"no {KindName(kind)} device {index}: this machine has {count}");
+            Accelerator accelerator = kind switch
+            {
+                IlgpuKind.Cuda => Context.GetCudaDevices()[index].CreateAccelerator(Context),
+                IlgpuKind.OpenCL => Context.GetCLDevices()[index].CreateAccelerator(Context),
+                _ => Context.GetCPUDevice(0).CreateAccelerator(Context),
+            };
+            return s_backends[(kind, index)] = new IlgpuBackend(accelerator, kind, index);
+        }
+    }
+
+    private static string KindName(IlgpuKind kind) => kind switch
+    {
+        IlgpuKind.Cuda => "cuda",
+        IlgpuKind.OpenCL => "opencl",
+        _ => "ilgpu-cpu",
+    };
+
+    /// <summary>The accelerator's kind.</summary>
+    public IlgpuKind Kind { get; }
+    /// <summary>The device number within its kind.</summary>
+    public int Index { get; }
+    /// <summary>The device's own name (e.g. "NVIDIA H200").</summary>
+    public string DeviceName => _accelerator.Name;
+    /// <summary>The accelerator, for tools that time or inspect it.</summary>
+    public Accelerator Accelerator => _accelerator;
+
+    /// <inheritdoc/>
+    public string Name => $"{KindName(Kind)}:{Index}";
+
+    /// <summary>Waits for every queued kernel.</summary>
+    public void Synchronize() => _accelerator.Synchronize();
+
+    /// <inheritdoc/>
+    public void Dispose() => _accelerator.Dispose();
+
+    internal static Exception Unsupported(string op, DType t) =>
+        Errors.DTypeError(op, $"dtype {t.Name()} is not supported by the ilgpu backend");
+
+    // ---- kernel cache ----------------------------------------------------------------------
+
+    private TDelegate Load<TDelegate>(System.Reflection.MethodInfo method, Func<TDelegate> load) where TDelegate : Delegate =>
+        (TDelegate)_kernels.GetOrAdd(method, _ => { lock (_launch) return load(); });
+
+    /// <summary>Loads (once) and returns an auto-grouped kernel over a 1-D index.</summary>
+    private Action<Index1D, T1, T2, T3, T4, T5, T6> K<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4> K<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5> K<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7> K<T1, T2, T3, T4, T5, T6, T7>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> K<T1, T2, T3, T4, T5, T6, T7, T8>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> K<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct =>
+        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+
+    /// <summary>Loads (once) an explicitly grouped kernel.</summary>
+    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
+        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+
+    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9> G<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
+        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+
+    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct =>
+        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+
+    private static ArrayView<T> V<T>(in BufferView v) where T : unmanaged => ((IlgpuBuffer)v.Buffer).View<T>();
+
+    private static int Elements(string op, long n) =>
+        n <= int.MaxValue ? (int)n : throw new NotSupportedException($"{op}: {n} elements; the GPU kernels index at most {int.MaxValue}");
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public DeviceBuffer Allocate(long bytes) => new IlgpuBuffer(_accelerator, bytes);
+
+    /// <inheritdoc/>
+    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long offset) where T : unmanaged
+    {
+        if (source.IsEmpty) return;
+        var bytes = MemoryMarshal.AsBytes(source);
+        long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var view = ((ArrayView<byte>)((IlgpuBuffer)destination).Memory!.View).SubView(at, bytes.Length);
+        _accelerator.Synchronize();
+        view.CopyFromCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+    }
+
+    /// <inheritdoc/>
+    public void Download<T>(DeviceBuffer source, long offset, Span<T> destination) where T : unmanaged
+    {
+        if (destination.IsEmpty) return;
+        var bytes = MemoryMarshal.AsBytes(destination);
+        long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var view = ((ArrayView<byte>)((IlgpuBuffer)source).Memory!.View).SubView(at, bytes.Length);
+        _accelerator.Synchronize();
+        view.CopyToCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+    }
+
+    // ---- fill, copy ---------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Fill(DType dtype, double value, in BufferView y)
+    {
+        int n = Elements("Fill", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Fill", y.Shape, y.Layout);
+        switch (dtype)
+        {
+            case DType.Float32: K<ArrayView<float>, Strides6, Shape6, float>(ElementwiseKernels.Fill)(n, V<float>(y), s[0], shape, (float)value); break;
+            case DType.Float64: K<ArrayView<double>, Strides6, Shape6, double>(ElementwiseKernels.Fill)(n, V<double>(y), s[0], shape, value); break;
+            case DType.Int32: K<ArrayView<int>, Strides6, Shape6, int>(ElementwiseKernels.Fill)(n, V<int>(y), s[0], shape, (int)value); break;
+            case DType.Int64: K<ArrayView<long>, Strides6, Shape6, long>(ElementwiseKernels.Fill)(n, V<long>(y), s[0], shape, (long)value); break;
+            case DType.Bool: K<ArrayView<byte>, Strides6, Shape6, byte>(ElementwiseKernels.Fill)(n, V<byte>(y), s[0], shape, value != 0 ? (byte)1 : (byte)0); break;
+            default: throw Unsupported("Fill", dtype);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Copy(DType xType, in BufferView x, DType yType, in BufferView y)
+    {
+        int n = Elements("Copy", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Copy", y.Shape, x.Layout, y.Layout);
+        if (xType == yType)
+        {
+            switch (xType.SizeOf())
+            {
+                case 1: K<ArrayView<byte>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<byte>(x), s[0], V<byte>(y), s[1], shape); break;
+                case 4: K<ArrayView<int>, Strides6, ArrayView<int>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<int>(x), s[0], V<int>(y), s[1], shape); break;
+                default: K<ArrayView<long>, Strides6, ArrayView<long>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<long>(x), s[0], V<long>(y), s[1], shape); break;
+            }
+            return;
+        }
+        switch (xType)
+        {
+            case DType.Float32: CastFrom<float, F32>(n, x, yType, y, shape, s); break;
+            case DType.Float64: CastFrom<double, F64>(n, x, yType, y, shape, s); break;
+            case DType.Int32: CastFrom<int, I32>(n, x, yType, y, shape, s); break;
+            case DType.Int64: CastFrom<long, I64>(n, x, yType, y, shape, s); break;
+            case DType.Bool: CastFrom<byte, B8>(n, x, yType, y, shape, s); break;
+            default: throw Unsupported("Copy", xType);
+        }
+    }
+
+    private void CastFrom<TA, CA>(int n, in BufferView x, DType yType, in BufferView y, Shape6 shape, Strides6[] s)
+        where TA : unmanaged where CA : struct, IElem<TA>
+    {
+        switch (yType)
+        {
+            case DType.Float32: CastTo<TA, CA, float, F32>(n, x, y, shape, s); break;
+            case DType.Float64: CastTo<TA, CA, double, F64>(n, x, y, shape, s); break;
+            case DType.Int32: CastTo<TA, CA, int, I32>(n, x, y, shape, s); break;
+            case DType.Int64: CastTo<TA, CA, long, I64>(n, x, y, shape, s); break;
+            case DType.Bool: CastTo<TA, CA, byte, B8>(n, x, y, shape, s); break;
+            default: throw Unsupported("Copy", yType);
+        }
+    }
+
+    private void CastTo<TA, CA, TY, CY>(int n, in BufferView x, in BufferView y, Shape6 shape, Strides6[] s)
+        where TA : unmanaged where CA : struct, IElem<TA> where TY : unmanaged where CY : struct, IElem<TY> =>
+        K<ArrayView<TA>, Strides6, ArrayView<TY>, Strides6, Shape6>(ElementwiseKernels.Cast<TA, CA, TY, CY>)(n, V<TA>(x), s[0], V<TY>(y), s[1], shape);
+
+    // ---- unary, binary, compare, where, axpby --------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y)
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: UnaryNumeric<NegOp>(dtype, x, y); break;
+            case UnaryOp.Exp: UnaryFloat<ExpOp>(dtype, x, y); break;
+            case UnaryOp.Log: UnaryFloat<LogOp>(dtype, x, y); break;
+            case UnaryOp.Sqrt: UnaryFloat<SqrtOp>(dtype, x, y); break;
+            case UnaryOp.Abs: UnaryNumeric<AbsOp>(dtype, x, y); break;
+            case UnaryOp.Sign: UnaryNumeric<SignOp>(dtype, x, y); break;
+            case UnaryOp.Tanh: UnaryFloat<TanhOp>(dtype, x, y); break;
+            case UnaryOp.Sigmoid: UnaryFloat<SigmoidOp>(dtype, x, y); break;
+            case UnaryOp.Relu: UnaryFloat<ReluOp>(dtype, x, y); break;
+            case UnaryOp.Erf: UnaryFloat<ErfOp>(dtype, x, y); break;
+            case UnaryOp.Reciprocal: UnaryFloat<ReciprocalOp>(dtype, x, y); break;
+            case UnaryOp.Square: UnaryNumeric<SquareOp>(dtype, x, y); break;
+            case UnaryOp.Sin: UnaryFloat<SinOp>(dtype, x, y); break;
+            case UnaryOp.Cos: UnaryFloat<CosOp>(dtype, x, y); break;
+            case UnaryOp.Floor: UnaryFloat<FloorOp>(dtype, x, y); break;
+            case UnaryOp.Ceil: UnaryFloat<CeilOp>(dtype, x, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private void UnaryRun<T, F>(in BufferView x, in BufferView y) where T : unmanaged where F : struct, IUnary<T>
+    {
+        int n = Elements("Unary", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Unary", y.Shape, x.Layout, y.Layout);
+        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Unary<T, F>)(n, V<T>(x), s[0], V<T>(y), s[1], shape);
+    }
+
+    private void UnaryFloat<TOp>(DType t, in BufferView x, in BufferView y) where TOp : IUnaryOp
+    {
+        if (t == DType.Float32) UnaryRun<float, UF32<TOp>>(x, y);
+        else if (t == DType.Float64) UnaryRun<double, UF64<TOp>>(x, y);
+        else throw Unsupported(typeof(TOp).Name[..^2], t);
+    }
+
+    private void UnaryNumeric<TOp>(DType t, in BufferView x, in BufferView y) where TOp : IUnaryOp, IIntegerUnaryOp
+    {
+        if (t == DType.Int32) UnaryRun<int, UI32<TOp>>(x, y);
+        else if (t == DType.Int64) UnaryRun<long, UI64<TOp>>(x, y);
+        else UnaryFloat<TOp>(t, x, y);
+    }
+
+    /// <inheritdoc/>
+    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: BinaryNumeric<AddOp>(dtype, a, b, y); break;
+            case BinaryOp.Sub: BinaryNumeric<SubOp>(dtype, a, b, y); break;
+            case BinaryOp.Mul: BinaryNumeric<MulOp>(dtype, a, b, y); break;
+            case BinaryOp.Div: BinaryFloat<DivOp>(dtype, a, b, y); break;
+            case BinaryOp.Pow: BinaryFloat<PowOp>(dtype, a, b, y); break;
+            case BinaryOp.Max: BinaryNumeric<MaxOp>(dtype, a, b, y); break;
+            case BinaryOp.Min: BinaryNumeric<MinOp>(dtype, a, b, y); break;
+            case BinaryOp.ReluGrad: BinaryFloat<ReluGradOp>(dtype, a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private void BinaryRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, IBinary<T>
+    {
+        int n = Elements("Binary", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Binary", y.Shape, a.Layout, b.Layout, y.Layout);
+        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Binary<T, F>)(
+            n, V<T>(a), s[0], V<T>(b), s[1], V<T>(y), s[2], shape);
+    }
+
+    private void BinaryFloat<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : IBinaryOp
+    {
+        if (t == DType.Float32) BinaryRun<float, BF32<TOp>>(a, b, y);
+        else if (t == DType.Float64) BinaryRun<double, BF64<TOp>>(a, b, y);
+        else throw Unsupported(typeof(TOp).Name[..^2], t);
+    }
+
+    private void BinaryNumeric<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : IBinaryOp, IIntegerBinaryOp
+    {
+        if (t == DType.Int32) BinaryRun<int, BI32<TOp>>(a, b, y);
+        else if (t == DType.Int64) BinaryRun<long, BI64<TOp>>(a, b, y);
+        else BinaryFloat<TOp>(t, a, b, y);
+    }
+
+    /// <inheritdoc/>
+    public void Axpby(DType dtype, double alpha, in BufferView x, double beta, in BufferView y)
+    {
+        int n = Elements("Axpby", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Axpby", y.Shape, x.Layout, y.Layout);
+        if (dtype == DType.Float32)
+            K<ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6, float, float>(ElementwiseKernels.Axpby<float, AF32>)(
+                n, V<float>(x), s[0], V<float>(y), s[1], shape, (float)alpha, (float)beta);
+        else if (dtype == DType.Float64)
+            K<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double, AF64>)(
+                n, V<double>(x), s[0], V<double>(y), s[1], shape, alpha, beta);
+        else throw Unsupported("Axpby", dtype);
+    }
+
+    /// <inheritdoc/>
+    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (op)
+        {
+            case CompareOp.Eq: CompareT<EqOp>(dtype, a, b, y); break;
+            case CompareOp.Ne: CompareT<NeOp>(dtype, a, b, y); break;
+            case CompareOp.Lt: CompareT<LtOp>(dtype, a, b, y); break;
+            case CompareOp.Le: CompareT<LeOp>(dtype, a, b, y); break;
+            case CompareOp.Gt: CompareT<GtOp>(dtype, a, b, y); break;
+            case CompareOp.Ge: CompareT<GeOp>(dtype, a, b, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
+        }
+    }
+
+    private void CompareRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, ICompare<T>
+    {
+        int n = Elements("Compare", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Compare", y.Shape, a.Layout, b.Layout, y.Layout);
+        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Compare<T, F>)(
+            n, V<T>(a), s[0], V<T>(b), s[1], V<byte>(y), s[2], shape);
+    }
+
+    private void CompareT<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : ICompareOp
+    {
+        switch (t)
+        {
+            case DType.Float32: CompareRun<float, CF32<TOp>>(a, b, y); break;
+            case DType.Float64: CompareRun<double, CF64<TOp>>(a, b, y); break;
+            case DType.Int32: CompareRun<int, CI32<TOp>>(a, b, y); break;
+            case DType.Int64: CompareRun<long, CI64<TOp>>(a, b, y); break;
+            case DType.Bool: CompareRun<byte, CB8<TOp>>(a, b, y); break;
+            default: throw Unsupported("Compare", t);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Where(DType dtype, in BufferView condition, in BufferView a, in BufferView b, in BufferView y)
+    {
+        switch (dtype.SizeOf())
+        {
+            case 1: WhereT<byte>(condition, a, b, y); break;
+            case 4: WhereT<int>(condition, a, b, y); break;
+            case 8: WhereT<long>(condition, a, b, y); break;
+            default: throw Unsupported("Where", dtype);
+        }
+    }
+
+    private void WhereT<T>(in BufferView c, in BufferView a, in BufferView b, in BufferView y) where T : unmanaged
+    {
+        int n = Elements("Where", y.Layout.Numel);
+        if (n == 0) return;
+        var (shape, s) = Strided.Plan("Where", y.Shape, c.Layout, a.Layout, b.Layout, y.Layout);
+        K<ArrayView<byte>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Where)(
+            n, V<byte>(c), s[0], V<T>(a), s[1], V<T>(b), s[2], V<T>(y), s[3], shape);
+    }
+
+    // ---- random -----------------------------------------------------------------------------
+
+    /// <inheritdoc/>
+    public void Random(RandomDistribution distribution, DType dtype, ulong seed, ulong offset, double a, double b, in BufferView y)
+    {
+        int n = Elements("Random", y.Layout.Numel);
+        if (n == 0) return;
+        int dist = distribution switch { RandomDistribution.Uniform => 0, RandomDistribution.Normal => 1, _ => 2 };
+        long low = (long)a;
+        ulong range = dist == 2 ? (ulong)((long)b - (long)a) : 1;
+        long at = y.Layout.Offset;
+        switch (dtype)
+        {
+            case DType.Float32: RandomRun<float, F32>(n, y, at, dist, seed, offset, a, b, low, range, 1); break;
+            case DType.Float64: RandomRun<double, F64>(n, y, at, dist, seed, offset, a, b, low, range, 0); break;
+            case DType.Int32: RandomRun<int, I32>(n, y, at, dist, seed, offset, a, b, low, range, 0); break;
+            case DType.Int64: RandomRun<long, I64>(n, y, at, dist, seed, offset, a, b, low, range, 0); break;
+            default: throw Unsupported("Random", dtype);
+        }
+    }
+
+    private void RandomRun<T, C>(int n, in BufferView y, long at, int dist, ulong seed, ulong offset, double a, double b, long low, ulong range, int single)
+        where T : unmanaged where C : struct, IElem<T> =>
+        K<ArrayView<T>, long, int, ulong, ulong, double, double, float, double, long, ulong, int>(ElementwiseKernels.Random<T, C>)(
+            n, V<T>(y), at, dist, seed, offset, a, b, (float)b, b, low, range, single);
+}
+
+/// <summary>
+/// ILGPU opens <c>libOpenCL.so</c>, but Debian's ICD loader (ocl-icd-libopencl1) ships only
+/// <c>libOpenCL.so.1</c> (the unversioned name comes with the -dev package). This maps the
+/// unversioned name to the versioned file so an installed OpenCL runtime is found.
+/// </summary>
+internal static class OpenClLibrary
+{
+    private static int s_done;
+
+    public static void Resolve()
+    {
+        if (Interlocked.Exchange(ref s_done, 1) != 0 || !OperatingSystem.IsLinux()) return;
+        var ilgpu = typeof(Context).Assembly;
+        try
+        {
+            NativeLibrary.SetDllImportResolver(ilgpu, (name, assembly, path) =>
+            {
+                if (name.Contains("OpenCL", StringComparison.OrdinalIgnoreCase))
+                    foreach (var candidate in new[] { "libOpenCL.so", "libOpenCL.so.1" })
+                        if (NativeLibrary.TryLoad(candidate, assembly, path, out var handle)) return handle;
+                return IntPtr.Zero;
+            });
+        }
+        catch (InvalidOperationException)
+        {
+            // a resolver is already set for ILGPU's assembly (by the host application): keep it
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using ILGPU;
+
+namespace Engine.Kernels.Gpu;
+
+/// <summary>The scalars of a pooling, as a kernel parameter.</summary>
+public struct PoolShape
+{
+    /// <summary>Sizes and window.</summary>
+    public int N, C, H, W, KH, KW, OH, OW;
+    /// <summary>Stride, padding, dilation.</summary>
+    public int StrideH, StrideW, PadTop, PadLeft, PadBottom, PadRight, DilationH, DilationW;
+    /// <summary>Average pooling counts the padding in its divisor (0/1).</summary>
+    public int CountIncludePad;
+
+    internal static PoolShape Of(Pool2dGeometry g) => new()
+    {
+        N = g.N, C = g.C, H = g.H, W = g.W, KH = g.KH, KW = g.KW, OH = g.OH, OW = g.OW,
+        StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadLeft = g.PadLeft, PadBottom = g.PadBottom,
+        PadRight = g.PadRight, DilationH = g.DilationH, DilationW = g.DilationW, CountIncludePad = g.CountIncludePad ? 1 : 0,
+    };
+
+    /// <summary>The divisor of average pooling at window origin (h0, w0), as the CPU backend counts it.</summary>
+    public readonly int Divisor(int h0, int w0)
+    {
+        int rows = 0, cols = 0;
+        for (int i = 0; i < KH; i++)
+        {
+            int ih = h0 + i * DilationH;
+            if (CountIncludePad != 0 ? ih < H + PadBottom : ih >= 0 && ih < H) rows++;
+        }
+        for (int j = 0; j < KW; j++)
+        {
+            int iw = w0 + j * DilationW;
+            if (CountIncludePad != 0 ? iw < W + PadRight : iw >= 0 && iw < W) cols++;
+        }
+        return rows * cols;
+    }
+}
+
+/// <summary>Pooling (one thread per output forward, one per input backward: gathers, no atomics) and indexing.</summary>
+public static class PoolIndexKernels
+{
+    /// <summary>Max pooling with the flat plane index of each maximum (NaN wins; the first maximum wins ties).</summary>
+    public static void MaxPool<T, Ar>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<long> indices, PoolShape g)
+        where T : unmanaged where Ar : struct, IArith<T>
+    {
+        int ow = i % g.OW, oh = i / g.OW % g.OH;
+        long plane = i / (g.OW * g.OH);
+        long xb = plane * g.H * g.W;
+        int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
+        T best = Ar.FromInt(0);
+        long at = -1;
+        for (int a = 0; a < g.KH; a++)
+        {
+            int ih = h0 + a * g.DilationH;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int b = 0; b < g.KW; b++)
+            {
+                int iw = w0 + b * g.DilationW;
+                if (iw < 0 || iw >= g.W) continue;
+                T v = x[xb + ih * g.W + iw];
+                if (at < 0 || Ar.Greater(v, best) || (Ar.IsNaN(v) && !Ar.IsNaN(best))) { best = v; at = ih * g.W + iw; }
+            }
+        }
+        y[i] = best;
+        indices[i] = at;
+    }
+
+    /// <summary>dx[h, w] = Σ dy over the outputs whose recorded maximum is (h, w), in window order.</summary>
+    public static void MaxPoolBackward<T, Ar>(Index1D i, ArrayView<T> dy, ArrayView<long> indices, ArrayView<T> dx, PoolShape g)
+        where T : unmanaged where Ar : struct, IArith<T>
+    {
+        int w = i % g.W, h = i / g.W % g.H;
+        long plane = i / (g.W * g.H);
+        long ob = plane * g.OH * g.OW;
+        long self = (long)h * g.W + w;
+        T acc = Ar.FromInt(0);
+        for (int a = 0; a < g.KH; a++)
+        {
+            int ph = h + g.PadTop - a * g.DilationH;
+            if (ph < 0 || ph % g.StrideH != 0) continue;
+            int oh = ph / g.StrideH;
+            if (oh >= g.OH) continue;
+            for (int b = 0; b < g.KW; b++)
+            {
+                int pw = w + g.PadLeft - b * g.DilationW;
+                if (pw < 0 || pw % g.StrideW != 0) continue;
+                int ow = pw / g.StrideW;
+                if (ow >= g.OW) continue;
+                long o = ob + oh * g.OW + ow;
+                if (indices[o] == self) acc = Ar.Add(acc, dy[o]);
+            }
+        }
+        dx[i] = acc;
+    }
+
+    /// <summary>Average pooling.</summary>
+    public static void AvgPool<T, Ar>(Index1D i, ArrayView<T> x, ArrayView<T> y, PoolShape g)
+        where T : unmanaged where Ar : struct, IArith<T>
+    {
+        int ow = i % g.OW, oh = i / g.OW % g.OH;
+        long plane = i / (g.OW * g.OH);
+        long xb = plane * g.H * g.W;
+        int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
+        T sum = Ar.FromInt(0);
+        for (int a = 0; a < g.KH; a++)
+        {
+            int ih = h0 + a * g.DilationH;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int b = 0; b < g.KW; b++)
+            {
+                int iw = w0 + b * g.DilationW;
+                if (iw >= 0 && iw < g.W) sum = Ar.Add(sum, x[xb + ih * g.W + iw]);
+            }
+        }
+        y[i] = Ar.Div(sum, Ar.FromInt(g.Divisor(h0, w0)));
+    }
+
+    /// <summary>dx[h, w] = Σ dy[o] / divisor(o) over the windows that cover (h, w).</summary>
+    public static void AvgPoolBackward<T, Ar>(Index1D i, ArrayView<T> dy, ArrayView<T> dx, PoolShape g)
+        where T : unmanaged where Ar : struct, IArith<T>
+    {
+        int w = i % g.W, h = i / g.W % g.H;
+        long plane = i / (g.W * g.H);
+        long ob = plane * g.OH * g.OW;
+        T acc = Ar.FromInt(0);
+        for (int a = 0; a < g.KH; a++)
+        {
+            int ph = h + g.PadTop - a * g.DilationH;
+            if (ph < 0 || ph % g.StrideH != 0) continue;
+            int oh = ph / g.StrideH;
+            if (oh >= g.OH) continue;
+            for (int b = 0; b < g.KW; b++)
+            {
+                int pw = w + g.PadLeft - b * g.DilationW;
+                if (pw < 0 || pw % g.StrideW != 0) continue;
+                int ow = pw / g.StrideW;
+                if (ow >= g.OW) continue;
+                int d = g.Divisor(oh * g.StrideH - g.PadTop, ow * g.StrideW - g.PadLeft);
+                acc = Ar.Add(acc, Ar.Div(dy[ob + oh * g.OW + ow], Ar.FromInt(d)));
+            }
+        }
+        dx[i] = acc;
+    }
+
+    /// <summary>y[o, j] = x[o, index[j]] where o runs over the other dims (checked indices, contiguous Int64).</summary>
+    public static void IndexSelect<T>(Index1D e, ArrayView<T> x, ArrayView<T> y, ArrayView<long> index, int count,
+        Shape6 other, Strides6 sx, Strides6 sy, long axisX, long axisY) where T : unmanaged
+    {
+        int j = e % count;
+        long o = e / count;
+        y[Strided.At(o, other, sy) + j * axisY] = x[Strided.At(o, other, sx) + index[j] * axisX];
+    }
+
+    /// <summary>y[e] = x[e with its axis coordinate replaced by index[e]] (x's axis stride is zeroed in <paramref name="sx"/>).</summary>
+    public static void Gather<T>(Index1D e, ArrayView<T> x, ArrayView<T> y, ArrayView<long> index,
+        Shape6 shape, Strides6 sx, Strides6 sy, Strides6 si, long axisX) where T : unmanaged
+    {
+        y[Strided.At(e, shape, sy)] = x[Strided.At(e, shape, sx) + index[Strided.At(e, shape, si)] * axisX];
+    }
+
+    /// <summary>
+    /// One thread per line of the index along the axis: y[..index[i]..] += src[..i..] for i in order.
+    /// Lines write disjoint elements of y, and each adds in index order, as the CPU backend does.
+    /// </summary>
+    public static void ScatterAdd<T, Ar>(Index1D o, ArrayView<T> src, ArrayView<T> y, ArrayView<long> index,
+        Shape6 lines, Strides6 ss, Strides6 sy, Strides6 si, int length, long axisS, long axisY, long axisI)
+        where T : unmanaged where Ar : struct, IArith<T>
+    {
+        long so = Strided.At(o, lines, ss), yo = Strided.At(o, lines, sy), io = Strided.At(o, lines, si);
+        for (int i = 0; i < length; i++)
+        {
+            long at = yo + index[io + i * axisI] * axisY;
+            y[at] = Ar.Add(y[at], src[so + i * axisS]);
+        }
+    }
+}
