@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Engine.Kernels.Gpu;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -88,7 +89,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
                 return s_context ??= Context.Create(b =>
                 {
                     OpenClLibrary.Resolve();
-                    b.Cuda().OpenCL().CPU(new CPUDevice(4, 4, 1)).Math(MathMode.Default);
+                    b.Cuda().OpenCL().CPU(new CPUDevice(4, 4, 1)).Math(MathMode.Default).EnableAlgorithms();
                     b.Optimize(OptimizationLevel.O1);
                 });
         }
