@@ -202,7 +202,8 @@ public sealed partial class Tensor
     {
         CheckAlive("To");
         if (device == Device) return Clone();
-        device.CheckAvailable();
+        try { device.CheckAvailable(); }
+        catch (DeviceException e) { throw new DeviceException("To: " + e.Message); }
         // through host memory: a contiguous copy here, its bytes down, then up to the other device
         using var dense = Clone();
         var bytes = new byte[Numel * DType.SizeOf()];
