@@ -38,10 +38,17 @@ internal static class Common
         return Models.Create(name, generator: generator);
     }
 
-    public static void CheckDevice(string device)
+    /// <summary>The device named by <c>--device</c>: cpu, cuda[:N], opencl[:N], ilgpu-cpu, or auto (<see cref="Device.Default"/>).</summary>
+    public static Device ParseDevice(string device)
     {
-        if (device != "cpu")
-            throw new CliException($"device '{device}' is not available on this machine; available: {string.Join(", ", Device.Available())}");
+        try
+        {
+            return device.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) ? Device.Default : Device.Parse(device).CheckAvailable();
+        }
+        catch (DeviceException e)
+        {
+            throw new CliException(e.Message);
+        }
     }
 
     /// <summary>Train and test sets from a folder of IDX files, or the embedded subset.</summary>

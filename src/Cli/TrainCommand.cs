@@ -24,7 +24,7 @@ internal static class TrainCommand
         var schedule = new Option<string>("--schedule") { Description = "cosine (decay to 0 over all steps) or constant", DefaultValueFactory = _ => "cosine" };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd, adam, adamw, adagrad or rmsprop", DefaultValueFactory = _ => "adam" };
         var data = new Option<string?>("--data") { Description = "folder of Fashion-MNIST IDX files (default: the embedded 10k/2k subset)" };
-        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda[:N], opencl[:N], ilgpu-cpu (the GPU kernels emulated, slow) or auto (the best here)", DefaultValueFactory = _ => "cpu" };
         var seed = new Option<ulong>("--seed") { Description = "seed of initialisation, shuffling and dropout", DefaultValueFactory = _ => 42 };
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "runs/latest" };
         var json = new Option<bool>("--json") { Description = "end with one JSON line" };
@@ -45,9 +45,10 @@ internal static class TrainCommand
         double lr = o.LearningRate ?? Common.DefaultLearningRate(o.Optimizer);
         if (!(lr > 0)) throw new CliException($"--lr {lr} must be positive");
         if (o.Schedule is not ("cosine" or "constant")) throw new CliException($"unknown schedule '{o.Schedule}'; known: cosine, constant");
-        Common.CheckDevice(o.Device);
+        var device = Common.ParseDevice(o.Device);
         Tensor.ManualSeed(o.Seed);
         var modelNet = Common.CreateModel(o.Model, new Generator(o.Seed));
+        modelNet.To(device);
         var (trainSet, testSet) = Common.LoadData(o.Data);
         var config = new RunConfig
         {

@@ -137,13 +137,22 @@ public abstract class Module
         return this;
     }
 
-    /// <summary>Moves the module to <paramref name="device"/> (only the CPU exists so far).</summary>
+    /// <summary>Moves every parameter and buffer to <paramref name="device"/> in place (gradients are dropped); create the optimizer after.</summary>
     public Module To(Device device)
     {
-        if (device != Device.Cpu)
-            throw new DeviceException($"{TypeName}.To: device {device} is not available; available: {string.Join(", ", Device.Available())}");
+        try { device.CheckAvailable(); }
+        catch (DeviceException e) { throw new DeviceException($"{TypeName}.To: {e.Message}"); }
+        foreach (var p in Parameters())
+        {
+            p.ZeroGrad();
+            p.Data.MoveTo(device);
+        }
+        foreach (var (_, b) in NamedBuffers()) b.MoveTo(device);
         return this;
     }
+
+    /// <summary>The device of the first parameter (the CPU for a module without parameters).</summary>
+    public Device Device => Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
 
     /// <summary>Parameters and buffers by dotted name: the tensors themselves (not copies).</summary>
     public Dictionary<string, Tensor> StateDict()

@@ -11,7 +11,7 @@ namespace Engine;
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
-    private readonly Storage _storage;
+    private Storage _storage;
     private readonly int[] _shape;
     private readonly long[] _strides;
     private readonly long _offset;
@@ -109,6 +109,29 @@ public sealed partial class Tensor : IDisposable
     /// gradients as a leaf's <c>Grad</c> instead of copying them.)
     /// </summary>
     public bool IsSoleOwner => !_disposed && _storage.References == 1 && _offset == 0 && IsContiguous;
+
+    /// <summary>
+    /// Moves this tensor's memory to <paramref name="device"/> in place: the same object, now on the
+    /// other device (what <c>Module.To</c> does to parameters and buffers, so every reference to
+    /// them stays valid). Only a tensor that is the sole owner of its contiguous storage can move;
+    /// a view would be left pointing at the old device.
+    /// </summary>
+    public Tensor MoveTo(Device device)
+    {
+        CheckAlive("MoveTo");
+        if (device == Device) return this;
+        if (!IsSoleOwner)
+            throw new DeviceException($"MoveTo: {Errors.Shape(_shape)} shares its storage with other tensors (a view or a view's base); move a Clone() instead");
+        var moved = To(device);
+        var storage = moved._storage;
+        storage.AddRef();
+        moved.Dispose();
+        var old = _storage;
+        _storage = storage;
+        old.Release();
+        BumpVersion();
+        return this;
+    }
 
     /// <summary>Releases this handle's reference to the storage; the memory returns to the pool with the last one.</summary>
     public void Dispose()

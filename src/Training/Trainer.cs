@@ -27,6 +27,9 @@ public sealed record Evaluation(double Loss, double Accuracy, double Top5, long[
 /// </summary>
 public static class Trainer
 {
+    /// <summary>The tensor on <paramref name="device"/>: itself, or a copy there (batches come from the loader on the CPU).</summary>
+    private static Tensor OnDevice(Tensor t, Device device) => t.Device == device ? t : t.To(device);
+
     /// <summary>Trains <paramref name="model"/> and returns what happened, epoch by epoch.</summary>
     /// <exception cref="NonFiniteLossException">the loss became NaN or infinite (names the step).</exception>
     public static TrainingHistory Fit(Module model, Loss loss, Optimizer optimizer, DataLoader train, int epochs,
@@ -35,6 +38,7 @@ public static class Trainer
     {
         if (epochs < 1) throw new EngineException($"Trainer.Fit: epochs {epochs} must be at least 1");
         var history = new TrainingHistory();
+        var device = model.Device;
         var context = new TrainerContext(model, optimizer, history);
         callbacks ??= [];
         foreach (var c in callbacks) c.OnTrainBegin(context);
@@ -55,8 +59,9 @@ public static class Trainer
                     using (Tensor.Scope())
                     {
                         optimizer.ZeroGrad();
-                        var logits = model.Call(new Variable(batch.Inputs));
-                        var l = loss.Call(logits, new Variable(batch.Labels));
+                        var (inputs, labels) = (OnDevice(batch.Inputs, device), OnDevice(batch.Labels, device));
+                        var logits = model.Call(new Variable(inputs));
+                        var l = loss.Call(logits, new Variable(labels));
                         double value = l.Data.Item<double>();
                         if (!double.IsFinite(value))
                             throw new NonFiniteLossException($"the training loss became {value} at step {context.Step + 1} (epoch {epoch}, batch {b + 1}); " +
@@ -66,7 +71,7 @@ public static class Trainer
                         optimizer.Step();
                         context.Step++;
                         lossSum += value * batch.Count;
-                        correct += Metrics.CorrectTopK(logits.Data, batch.Labels);
+                        correct += Metrics.CorrectTopK(logits.Data, labels);
                         seen += batch.Count;
                     }
                     b++;
@@ -103,6 +108,7 @@ public static class Trainer
     public static Evaluation Evaluate(Module model, Loss loss, DataLoader data)
     {
         bool wasTraining = model.IsTraining;
+        var device = model.Device;
         model.Eval();
         try
         {
@@ -114,12 +120,13 @@ public static class Trainer
                 using (batch)
                 using (Tensor.Scope())
                 {
-                    var logits = model.Call(new Variable(batch.Inputs)).Data;
+                    var (inputs, labels) = (OnDevice(batch.Inputs, device), OnDevice(batch.Labels, device));
+                    var logits = model.Call(new Variable(inputs)).Data;
                     confusion ??= new long[logits.Size(1), logits.Size(1)];
-                    lossSum += loss.Call(logits, new Variable(batch.Labels)).Data.Item<double>() * batch.Count;
-                    correct += Metrics.CorrectTopK(logits, batch.Labels);
-                    top5 += Metrics.CorrectTopK(logits, batch.Labels, Math.Min(5, logits.Size(1)));
-                    Metrics.AddToConfusion(confusion, logits, batch.Labels);
+                    lossSum += loss.Call(logits, new Variable(labels)).Data.Item<double>() * batch.Count;
+                    correct += Metrics.CorrectTopK(logits, labels);
+                    top5 += Metrics.CorrectTopK(logits, labels, Math.Min(5, logits.Size(1)));
+                    Metrics.AddToConfusion(confusion, logits, labels);
                     seen += batch.Count;
                 }
             return new Evaluation(lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1), confusion ?? new long[0, 0], seen);
@@ -139,7 +146,8 @@ public static class Trainer
         {
             using var noGrad = GradMode.NoGrad();
             using var scope = Tensor.Scope();
-            return scope.Keep(model.Call(new Variable(inputs)).Data.Softmax(-1));
+            var probabilities = model.Call(new Variable(OnDevice(inputs, model.Device))).Data.Softmax(-1);
+            return scope.Keep(OnDevice(probabilities, inputs.Device));
         }
         finally
         {

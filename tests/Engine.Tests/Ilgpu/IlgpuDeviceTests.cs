@@ -103,3 +103,39 @@ public sealed class IlgpuDeviceModelTests
         Assert.Equal(Device.Cpu, Device.Current);
     }
 }
+
+/// <summary>A model moved with Module.To trains through Trainer.Fit on the device and tracks the same run on the CPU.</summary>
+public sealed class IlgpuCpuTrainingTests
+{
+    [Fact]
+    public void A_model_moved_to_the_device_trains_like_on_the_cpu()
+    {
+        using var all = Engine.Data.FashionMnist.LoadTrain();
+        var train = new Engine.Data.Subset(all, [.. Enumerable.Range(0, 64)]);
+        float[] Run(Device device)
+        {
+            var model = Engine.Layers.Models.LeNet(generator: new Generator(3)).To(device);
+            Assert.All(model.Parameters(), p => Assert.Equal(device, p.Device));
+            using var opt = new Engine.Optim.SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+            var history = Engine.Training.Trainer.Fit(model, new Engine.Layers.CrossEntropyLoss(), opt,
+                new Engine.Data.DataLoader(train, 16, shuffle: true, seed: 1), 1);
+            Assert.True(double.IsFinite(history.Epochs[0].TrainLoss));
+            return [.. model.Parameters().SelectMany(p => p.Data.To(Device.Cpu).ToArray<float>())];
+        }
+        var cpu = Run(Device.Cpu);
+        var dev = Run(Device.IlgpuCpu);
+        Assert.Equal(cpu.Length, dev.Length);
+        for (int i = 0; i < cpu.Length; i++)
+            Assert.True(Math.Abs(cpu[i] - dev[i]) <= 1e-4 * (1 + Math.Abs(cpu[i])), $"parameter element {i}: cpu {cpu[i]}, device {dev[i]}");
+    }
+
+    [Fact]
+    public void A_view_cannot_move_in_place()
+    {
+        using var scope = Tensor.Scope();
+        var t = Tensor.Zeros(4, 4);
+        var row = t.Select(0, 1);
+        var ex = Assert.Throws<DeviceException>(() => row.MoveTo(Device.IlgpuCpu));
+        Assert.Contains("MoveTo", ex.Message);
+    }
+}
