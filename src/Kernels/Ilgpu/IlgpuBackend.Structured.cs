@@ -241,7 +241,7 @@ public sealed partial class IlgpuBackend
 
     private Action<Index1D, T1, T2, T3> K<T1, T2, T3>(Action<Index1D, T1, T2, T3> k)
         where T1 : struct where T2 : struct where T3 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3) => { lock (_launch) { f(i, a1, a2, a3); AfterLaunch(); } });
 
     // ---- indexing ----------------------------------------------------------------------------
 
@@ -289,7 +289,7 @@ public sealed partial class IlgpuBackend
             case 8: IndexSelectRun<long>(n, x, y, idx, count, other, s, axis); break;
             default: throw Unsupported("IndexSelect", dtype);
         }
-        _accelerator.Synchronize();
+        Synchronize();
     }
 
     private void IndexSelectRun<T>(int n, in BufferView x, in BufferView y, IlgpuBuffer idx, int count, Shape6 other, Strides6[] s, int axis)
@@ -313,7 +313,7 @@ public sealed partial class IlgpuBackend
             case 8: GatherRun<long>(n, x, y, idx, shape, s, x.Layout.Strides[axis]); break;
             default: throw Unsupported("Gather", dtype);
         }
-        _accelerator.Synchronize();
+        Synchronize();
     }
 
     private void GatherRun<T>(int n, in BufferView x, in BufferView y, IlgpuBuffer idx, Shape6 shape, Strides6[] s, long axisX) where T : unmanaged =>
@@ -339,7 +339,7 @@ public sealed partial class IlgpuBackend
             case DType.Int64: ScatterRun<long, AI64>(n, src, y, idx, lines, s, length, axis, dense); break;
             default: throw Unsupported("ScatterAdd", dtype);
         }
-        _accelerator.Synchronize();
+        Synchronize();
     }
 
     private void ScatterRun<T, Ar>(int n, in BufferView src, in BufferView y, IlgpuBuffer idx, Shape6 lines, Strides6[] s, int length, int axis, long[] dense)
@@ -349,7 +349,7 @@ public sealed partial class IlgpuBackend
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } });
 
     // ---- warm-up -----------------------------------------------------------------------------
 

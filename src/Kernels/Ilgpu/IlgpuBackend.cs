@@ -90,7 +90,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
                 {
                     OpenClLibrary.Resolve();
                     b.Cuda().OpenCL().CPU(new CPUDevice(4, 4, 1)).Math(MathMode.Default).EnableAlgorithms();
-                    b.Optimize(OptimizationLevel.O1);
+                    b.Optimize(OptimizationLevel.O1).Caching(CachingMode.Disabled);
                 });
         }
     }
@@ -152,7 +152,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     public string Name => $"{KindName(Kind)}:{Index}";
 
     /// <summary>Waits for every queued kernel.</summary>
-    public void Synchronize() => _accelerator.Synchronize();
+    public void Synchronize()
+    {
+        lock (_launch) _accelerator.Synchronize();
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _accelerator.Dispose();
@@ -162,54 +165,67 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     // ---- kernel cache ----------------------------------------------------------------------
 
+    /// <summary>
+    /// Launches go one at a time per accelerator (an ILGPU accelerator is not safe for concurrent
+    /// launches: two threads launching on the CPU accelerator at once crashed its launcher with a
+    /// NullReferenceException), and on ILGPU's CPU accelerator each launch completes before the next.
+    /// GPUs keep asynchronous, stream-ordered launches.
+    /// </summary>
+    private static TDelegate Synced<TDelegate>(TDelegate kernel, Func<TDelegate, TDelegate> wrap) where TDelegate : Delegate => wrap(kernel);
+
+    private void AfterLaunch()
+    {
+        if (Kind == IlgpuKind.Cpu) _accelerator.Synchronize();
+    }
+
     private TDelegate Load<TDelegate>(System.Reflection.MethodInfo method, Func<TDelegate> load) where TDelegate : Delegate =>
         (TDelegate)_kernels.GetOrAdd(method, _ => { lock (_launch) return load(); });
 
     /// <summary>Loads (once) and returns an auto-grouped kernel over a 1-D index.</summary>
     private Action<Index1D, T1, T2, T3, T4, T5, T6> K<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4> K<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4) => { lock (_launch) { f(i, a1, a2, a3, a4); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5> K<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5) => { lock (_launch) { f(i, a1, a2, a3, a4, a5); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7> K<T1, T2, T3, T4, T5, T6, T7>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> K<T1, T2, T3, T4, T5, T6, T7, T8>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> K<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } });
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct =>
-        Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12); AfterLaunch(); } });
 
     /// <summary>Loads (once) an explicitly grouped kernel.</summary>
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
-        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } });
 
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9> G<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
-        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } });
 
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct =>
-        Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } });
 
     private static ArrayView<T> V<T>(in BufferView v) where T : unmanaged => ((IlgpuBuffer)v.Buffer).View<T>();
 
@@ -219,7 +235,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     // ---- memory ----------------------------------------------------------------------------
 
     /// <inheritdoc/>
-    public DeviceBuffer Allocate(long bytes) => new IlgpuBuffer(_accelerator, bytes);
+    public DeviceBuffer Allocate(long bytes)
+    {
+        lock (_launch) return new IlgpuBuffer(_accelerator, bytes);
+    }
 
     /// <inheritdoc/>
     public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long offset) where T : unmanaged
@@ -228,8 +247,11 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         var bytes = MemoryMarshal.AsBytes(source);
         long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         var view = ((ArrayView<byte>)((IlgpuBuffer)destination).Memory!.View).SubView(at, bytes.Length);
-        _accelerator.Synchronize();
-        view.CopyFromCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+        lock (_launch)
+        {
+            _accelerator.Synchronize();
+            view.CopyFromCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+        }
     }
 
     /// <inheritdoc/>
@@ -239,8 +261,11 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         var bytes = MemoryMarshal.AsBytes(destination);
         long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         var view = ((ArrayView<byte>)((IlgpuBuffer)source).Memory!.View).SubView(at, bytes.Length);
-        _accelerator.Synchronize();
-        view.CopyToCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+        lock (_launch)
+        {
+            _accelerator.Synchronize();
+            view.CopyToCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
+        }
     }
 
     // ---- fill, copy ---------------------------------------------------------------------------
