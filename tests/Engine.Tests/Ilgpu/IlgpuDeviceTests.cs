@@ -6,9 +6,10 @@ namespace Engine.Tests;
 [Collection(nameof(MemoryCollection))]
 public sealed class IlgpuCpuPoolTests
 {
-    [Fact]
+    [SkippableFact]
     public void Ten_thousand_allocate_free_cycles_leave_the_device_pool_flat()
     {
+        IlgpuCpuGate.Check();
         var pool = MemoryPool.For(Device.IlgpuCpu);
         Tensor.Zeros([123, 45], DType.Float32, Device.IlgpuCpu).Dispose();   // warm the size class
         var before = pool.Statistics;
@@ -24,9 +25,10 @@ public sealed class IlgpuCpuPoolTests
         Assert.True(after.PeakAllocatedBytes >= MemoryPool.SizeClass(123 * 45 * 4));
     }
 
-    [Fact]
+    [SkippableFact]
     public void A_request_over_the_budget_frees_the_cache_then_fails_naming_the_device()
     {
+        IlgpuCpuGate.Check();
         var pool = MemoryPool.For(Device.IlgpuCpu);
         long saved = pool.Budget;
         try
@@ -90,9 +92,10 @@ public sealed class IlgpuDeviceModelTests
         Assert.Contains("ilgpu-cpu:0", ex.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Device_scopes_nest_and_restore()
     {
+        IlgpuCpuGate.Check();
         Assert.Equal(Device.Cpu, Device.Current);
         using (Device.Use(Device.IlgpuCpu))
         {
@@ -107,9 +110,10 @@ public sealed class IlgpuDeviceModelTests
 /// <summary>A model moved with Module.To trains through Trainer.Fit on the device and tracks the same run on the CPU.</summary>
 public sealed class IlgpuCpuTrainingTests
 {
-    [Fact]
+    [SkippableFact]
     public void A_model_moved_to_the_device_trains_like_on_the_cpu()
     {
+        IlgpuCpuGate.Check();
         using var all = Engine.Data.FashionMnist.LoadTrain();
         var train = new Engine.Data.Subset(all, [.. Enumerable.Range(0, 64)]);
         float[] Run(Device device)
