@@ -20,7 +20,15 @@ public sealed class IlgpuBuffer : DeviceBuffer
     {
         _bytes = bytes;
         Memory = accelerator.Allocate1D<byte>(Math.Max(bytes, 16));
+        // Only Dispose frees device memory, never a finalizer: every buffer stays reachable from s_live
+        // until it is disposed. A tensor's Storage returns its buffer to the pool from its own finalizer;
+        // when storage and buffer became unreachable together, the GC could run ILGPU's buffer finalizer
+        // first, and the pool then handed out freed memory (the intermittent NullReferenceException inside
+        // ILGPU's CPU copy and launcher).
+        s_live.TryAdd(this, 0);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<IlgpuBuffer, byte> s_live = new(ReferenceEqualityComparer.Instance);
 
     /// <inheritdoc/>
     public override long ByteLength => _bytes;
@@ -34,6 +42,7 @@ public sealed class IlgpuBuffer : DeviceBuffer
     {
         Memory?.Dispose();
         Memory = null;
+        s_live.TryRemove(this, out _);
     }
 }
 
@@ -90,7 +99,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
                 {
                     OpenClLibrary.Resolve();
                     b.Cuda().OpenCL().CPU(new CPUDevice(4, 4, 1)).Math(MathMode.Default).EnableAlgorithms();
-                    b.Optimize(OptimizationLevel.O1).Caching(CachingMode.Disabled);
+                    b.Optimize(OptimizationLevel.O1);
                 });
         }
     }
@@ -166,10 +175,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     // ---- kernel cache ----------------------------------------------------------------------
 
     /// <summary>
-    /// Launches go one at a time per accelerator (an ILGPU accelerator is not safe for concurrent
-    /// launches: two threads launching on the CPU accelerator at once crashed its launcher with a
-    /// NullReferenceException), and on ILGPU's CPU accelerator each launch completes before the next.
-    /// GPUs keep asynchronous, stream-ordered launches.
+    /// Launches go one at a time per accelerator: an ILGPU stream is not meant for concurrent use from
+    /// several threads (test classes, or an application's threads, may share a device). On ILGPU's CPU
+    /// accelerator each launch also completes before the next, so an error surfaces at the op that
+    /// caused it. GPUs keep asynchronous, stream-ordered launches.
     /// </summary>
     private static TDelegate Synced<TDelegate>(TDelegate kernel, Func<TDelegate, TDelegate> wrap) where TDelegate : Delegate => wrap(kernel);
 

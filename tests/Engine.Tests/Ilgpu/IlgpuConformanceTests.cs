@@ -13,11 +13,7 @@ public abstract class IlgpuConformanceTests
 {
     protected abstract Device Dev { get; }
 
-    private void Need()
-    {
-        Skip.IfNot(Device.Available().Contains(Dev), $"no {Dev} device on this machine");
-        if (Dev.Kind == DeviceKind.IlgpuCpu) IlgpuCpuGate.Check();
-    }
+    private void Need() => Skip.IfNot(Device.Available().Contains(Dev), $"no {Dev} device on this machine");
 
     private Tensor On(Tensor t) => t.To(Dev);
 
@@ -349,19 +345,7 @@ public abstract class IlgpuConformanceTests
     }
 }
 
-/// <summary>
-/// Opt-in gate for the suites on ILGPU's CPU accelerator. They pass, but in some runs a device buffer
-/// is found freed under a live tensor (a NullReferenceException in ILGPU's CPUMemoryBuffer copy or
-/// its CPU launcher, which can take the test host down), so they stay out of the default run until
-/// that is understood (issue 4). ENGINE_ILGPU_CPU_TESTS=1 runs them.
-/// </summary>
-public static class IlgpuCpuGate
-{
-    public static void Check() => Skip.IfNot(Environment.GetEnvironmentVariable("ENGINE_ILGPU_CPU_TESTS") == "1",
-        "ILGPU CPU-accelerator suites are opt-in (ENGINE_ILGPU_CPU_TESTS=1): an intermittent crash inside ILGPU's CPU runtime is under investigation (issue 4)");
-}
-
-/// <summary>The conformance suite on ILGPU's CPU accelerator: the GPU kernels, run without a GPU.</summary>
+/// <summary>The conformance suite on ILGPU's CPU accelerator: the GPU kernels, run in CI without a GPU.</summary>
 public sealed class IlgpuCpuConformanceTests : IlgpuConformanceTests
 {
     protected override Device Dev => Device.IlgpuCpu;
