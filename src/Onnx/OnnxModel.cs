@@ -1,0 +1,173 @@
+using Engine.Layers;
+using Engine.Onnx.Proto;
+using Google.Protobuf;
+
+namespace Engine.Onnx;
+
+/// <summary>A missing, corrupt or unsupported ONNX model, or an input the graph cannot take; the message names the file or node.</summary>
+public sealed class OnnxException(string message) : EngineException(message);
+
+/// <summary>Choices the importer makes where a model file is more specific than its use.</summary>
+public sealed record OnnxImportOptions
+{
+    /// <summary>
+    /// An AveragePool whose output is a graph output and whose window is fixed (ResNet's 7×7 over
+    /// 224×224 inputs) averages the whole plane instead, so other input sizes give one value per
+    /// channel too. Default on.
+    /// </summary>
+    public bool FinalAveragePoolAsGlobal { get; init; } = true;
+}
+
+/// <summary>
+/// An ONNX graph as a <see cref="Module"/>: floating-point initializers become named
+/// <see cref="Parameter"/>s (trainable, freezable), BatchNormalization's running mean and variance
+/// become buffers, and <see cref="Module.Forward"/> runs the nodes in order through autograd, so the
+/// model can be fine-tuned. Declared input sizes are not enforced: any size the graph's ops accept
+/// runs, and one they do not fails naming the node and the shapes.
+/// </summary>
+public sealed partial class OnnxModel : Module
+{
+    private readonly GraphProto _graph;
+    private readonly OnnxImportOptions _options;
+    private readonly Dictionary<string, Parameter> _parameters = [];
+    private readonly Dictionary<string, Tensor> _constants = [];
+    private readonly HashSet<string> _graphOutputs;
+
+    /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
+    public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>
+    {
+        "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Add", "Sub", "Mul", "Div",
+        "MatMul", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Concat",
+        "Softmax", "LogSoftmax", "Dropout", "Identity", "Constant",
+    };
+
+    private OnnxModel(string source, ModelProto model, OnnxImportOptions options)
+    {
+        Source = source;
+        _graph = model.Graph;
+        _options = options;
+        Producer = string.IsNullOrEmpty(model.ProducerVersion) ? model.ProducerName : $"{model.ProducerName} {model.ProducerVersion}";
+        Opset = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
+        var initializerNames = _graph.Initializer.Select(t => t.Name).ToHashSet();
+        Inputs = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i => i.Name)];
+        Outputs = [.. _graph.Output.Select(o => o.Name)];
+        _graphOutputs = [.. Outputs];
+        DeclaredInputShapes = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i =>
+            (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
+
+        var buffers = new HashSet<string>();
+        foreach (var node in _graph.Node.Where(n => n.OpType == "BatchNormalization"))
+            foreach (var name in node.Input.Skip(3).Take(2)) buffers.Add(name);
+        var used = new HashSet<string>();
+        foreach (var t in _graph.Initializer)
+        {
+            var tensor = OnnxTensors.ToTensor(t, $"{source}: initializer '{t.Name}'");
+            string name = UniqueName(Sanitize(t.Name), used);
+            if (buffers.Contains(t.Name) || !tensor.DType.IsFloating())
+                _constants[t.Name] = tensor.DType.IsFloating() ? RegisterBuffer(name, tensor) : TensorScope.Escape(tensor);
+            else
+                _parameters[t.Name] = RegisterParameter(name, tensor);
+        }
+    }
+
+    /// <summary>Where the model came from (its path).</summary>
+    public string Source { get; }
+    /// <summary>The tool that wrote the file (e.g. "CNTK 2.7").</summary>
+    public string Producer { get; }
+    /// <summary>The default-domain opset the model declares.</summary>
+    public long Opset { get; }
+    /// <summary>The graph's inputs that are not initializers, in order.</summary>
+    public IReadOnlyList<string> Inputs { get; }
+    /// <summary>The graph's outputs, in order.</summary>
+    public IReadOnlyList<string> Outputs { get; }
+    /// <summary>The declared shapes of <see cref="Inputs"/> (null where symbolic); informative only.</summary>
+    public IReadOnlyList<IReadOnlyList<long?>> DeclaredInputShapes { get; }
+    /// <summary>The parameter created for an initializer, by its name in the file.</summary>
+    public Parameter ParameterOf(string initializer) => _parameters[initializer];
+
+    /// <inheritdoc/>
+    public override string TypeName => "OnnxModel";
+
+    /// <summary>
+    /// Reads and checks an ONNX file: a missing, empty, truncated or corrupt file, a graph without
+    /// nodes, initializers whose data does not match their dims, and unsupported ops (all of them,
+    /// with their node names, in one message) are each one <see cref="OnnxException"/>.
+    /// </summary>
+    public static OnnxModel Load(string path, OnnxImportOptions? options = null)
+    {
+        if (!File.Exists(path)) throw new OnnxException($"{path}: no such file");
+        byte[] bytes = File.ReadAllBytes(path);
+        if (bytes.Length == 0) throw new OnnxException($"{path}: the file is empty");
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxException($"{path}: not a readable ONNX model (truncated or corrupt protobuf: {e.Message})");
+        }
+        if (model.Graph is null || model.Graph.Node.Count == 0)
+            throw new OnnxException($"{path}: not an ONNX model: no graph with nodes (a {bytes.Length}-byte file)");
+        var unsupported = model.Graph.Node
+            .Where(n => n.Domain is not ("" or "ai.onnx") || !SupportedOps.Contains(n.OpType))
+            .Select(n => $"{(n.Domain is "" or "ai.onnx" ? "" : n.Domain + ".")}{n.OpType} ({(n.Name.Length > 0 ? n.Name : "unnamed, output " + n.Output.FirstOrDefault())})")
+            .ToList();
+        if (unsupported.Count > 0)
+            throw new OnnxException($"{path}: {unsupported.Count} node(s) use ops this importer does not support: {string.Join(", ", unsupported)}; supported: {string.Join(", ", SupportedOps.Order())}");
+        return new OnnxModel(path, model, options ?? new OnnxImportOptions());
+    }
+
+    private static string Sanitize(string name)
+    {
+        var chars = name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
+        return chars.Length == 0 ? "initializer" : new string(chars);
+    }
+
+    private static string UniqueName(string name, HashSet<string> used)
+    {
+        string n = name;
+        for (int k = 2; !used.Add(n); k++) n = $"{name}_{k}";
+        return n;
+    }
+
+    /// <summary>Runs the graph on its single input and returns its first output.</summary>
+    public override Variable Forward(Variable x)
+    {
+        if (Inputs.Count != 1)
+            throw new OnnxException($"{Source}: the graph has {Inputs.Count} inputs ({string.Join(", ", Inputs)}); call Run with all of them");
+        return Run(x)[0];
+    }
+
+    /// <summary>Runs the graph on <paramref name="inputs"/> (in the order of <see cref="Inputs"/>) and returns every output.</summary>
+    public IReadOnlyList<Variable> Run(params Variable[] inputs)
+    {
+        if (inputs.Length != Inputs.Count)
+            throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
+        var values = new Dictionary<string, Variable>();
+        for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
+        foreach (var (name, p) in _parameters) values[name] = p;
+        foreach (var (name, t) in _constants) values[name] = new Variable(t);
+        foreach (var node in _graph.Node)
+        {
+            Variable? In(int i) => i < node.Input.Count && node.Input[i].Length > 0
+                ? values.TryGetValue(node.Input[i], out var v) ? v : throw new OnnxException($"{Source}: node {Describe(node)}: input '{node.Input[i]}' is not produced by any earlier node")
+                : null;
+            Variable[] outputs;
+            try
+            {
+                outputs = Execute(node, In);
+            }
+            catch (EngineException e) when (e is not OnnxException)
+            {
+                var shapes = Enumerable.Range(0, node.Input.Count).Select(i => In(i)).Where(v => v is not null).Select(v => Errors.Shape(v!.Shape));
+                throw new OnnxException($"{Source}: node {Describe(node)} cannot take its inputs {string.Join(" and ", shapes)}: {e.Message}");
+            }
+            for (int o = 0; o < outputs.Length && o < node.Output.Count; o++)
+                if (node.Output[o].Length > 0) values[node.Output[o]] = outputs[o];
+        }
+        return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
+    }
+
+    private static string Describe(NodeProto node) => $"{node.OpType} '{(node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault())}'";
+}

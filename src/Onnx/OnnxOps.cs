@@ -1,0 +1,211 @@
+using Engine.Onnx.Proto;
+
+namespace Engine.Onnx;
+
+// Each ONNX op as autograd Variable calls: one case per op, its attributes read with the
+// specification's defaults for opsets 7-17.
+public sealed partial class OnnxModel
+{
+    private Variable[] Execute(NodeProto node, Func<int, Variable?> input)
+    {
+        Variable X(int i) => input(i) ?? throw new OnnxException($"{Source}: node {Describe(node)}: required input {i} is missing");
+        var a = new Attributes(node, Source);
+        switch (node.OpType)
+        {
+            case "Identity": return [X(0)];
+            case "Constant":
+                return [new Variable(TensorScope.Escape(OnnxTensors.ToTensor(a.Tensor("value"), $"{Source}: node {Describe(node)}: value")))];
+            case "Relu": return [X(0).Relu()];
+            case "LeakyRelu": return [X(0).LeakyRelu(a.Float("alpha", 0.01f))];
+            case "Sigmoid": return [X(0).Sigmoid()];
+            case "Tanh": return [X(0).Tanh()];
+            case "Clip":
+            {
+                double? min, max;
+                if (Opset < 11) { min = a.Has("min") ? a.Float("min", 0) : null; max = a.Has("max") ? a.Float("max", 0) : null; }
+                else { min = ScalarOf(input(1)); max = ScalarOf(input(2)); }
+                return [X(0).Clamp(min, max)];
+            }
+            case "Add": return [X(0) + X(1)];
+            case "Sub": return [X(0) - X(1)];
+            case "Mul": return [X(0) * X(1)];
+            case "Div": return [X(0) / X(1)];
+            case "MatMul": return [X(0).MatMul(X(1))];
+            case "Gemm":
+            {
+                var y = X(0).MatMul(X(1), a.Int("transA", 0) != 0, a.Int("transB", 0) != 0);
+                double alpha = a.Float("alpha", 1), beta = a.Float("beta", 1);
+                if (alpha != 1) y *= alpha;
+                var c = input(2);
+                if (c is not null) y += beta == 1 ? c : c * beta;
+                return [y];
+            }
+            case "Conv": return [Conv(node, a, X(0), X(1), input(2))];
+            case "BatchNormalization":
+            {
+                if (a.Int("spatial", 1) == 0)
+                    throw new OnnxException($"{Source}: node {Describe(node)}: BatchNormalization with spatial=0 (per-activation statistics) is not supported");
+                var mean = _constants.GetValueOrDefault(node.Input[3]) ?? X(3).Data;
+                var variance = _constants.GetValueOrDefault(node.Input[4]) ?? X(4).Data;
+                bool training = IsTraining && !IsFrozen;
+                // ONNX: running = running·momentum + batch·(1 − momentum); ours (PyTorch's) weighs the batch by momentum
+                return [Functional.BatchNorm(X(0), mean, variance, X(1), X(2), training, 1 - a.Float("momentum", 0.9f), a.Float("epsilon", 1e-5f))];
+            }
+            case "MaxPool":
+            {
+                if (a.Int("storage_order", 0) != 0)
+                    throw new OnnxException($"{Source}: node {Describe(node)}: storage_order=1 (column-major indices) is not supported");
+                var x = X(0);
+                return [x.MaxPool2d(PoolOptions(node, a, x, countIncludePad: true))];
+            }
+            case "AveragePool":
+            {
+                var x = X(0);
+                var o = PoolOptions(node, a, x, countIncludePad: a.Int("count_include_pad", 0) != 0);
+                bool unpadded = o.Padding == new Padding2d(0, 0, 0, 0);
+                if (_options.FinalAveragePoolAsGlobal && unpadded && node.Output.Any(_graphOutputs.Contains)
+                    && (x.Shape[2] != o.Kernel.H || x.Shape[3] != o.Kernel.W))
+                    return [x.GlobalAvgPool2d()];
+                return [x.AvgPool2d(o)];
+            }
+            case "GlobalAveragePool": return [X(0).GlobalAvgPool2d()];
+            case "Flatten":
+            {
+                var x = X(0);
+                int axis = a.Int("axis", 1);
+                if (axis < 0) axis += x.Rank;
+                int outer = 1;
+                for (int d = 0; d < axis; d++) outer *= x.Shape[d];
+                return [x.Reshape(outer, -1)];
+            }
+            case "Reshape":
+            {
+                var x = X(0);
+                long[] target = Opset >= 5 ? Ints(node, input(1), "shape") : [.. a.Ints("shape")];
+                bool allowZero = a.Int("allowzero", 0) != 0;
+                int[] shape = [.. target.Select((d, i) => d == 0 && !allowZero ? x.Shape[i] : checked((int)d))];
+                return [x.Reshape(shape)];
+            }
+            case "Transpose":
+            {
+                var x = X(0);
+                int[] perm = a.Has("perm") ? [.. a.Ints("perm").Select(p => (int)p)] : [.. Enumerable.Range(0, x.Rank).Reverse()];
+                return [x.Permute(perm)];
+            }
+            case "Concat":
+            {
+                var parts = Enumerable.Range(0, node.Input.Count).Select(i => input(i)).Where(v => v is not null).Select(v => v!).ToList();
+                int axis = a.Int("axis", 0);
+                if (axis < 0) axis += parts[0].Rank;
+                return [Variable.Concat(parts, axis)];
+            }
+            case "Softmax": return [SoftmaxLike(a, X(0), log: false)];
+            case "LogSoftmax": return [SoftmaxLike(a, X(0), log: true)];
+            case "Dropout":
+            {
+                var x = X(0);
+                double ratio = Opset >= 12 ? (ScalarOf(input(1)) ?? 0.5) : a.Float("ratio", 0.5f);
+                return [IsTraining && !IsFrozen && ratio > 0 ? Functional.Dropout(x, ratio, training: true) : x];
+            }
+            default:
+                throw new OnnxException($"{Source}: node {Describe(node)}: op {node.OpType} is not supported");
+        }
+    }
+
+    private static double? ScalarOf(Variable? v) => v is null ? null : v.Data.To(DType.Float64).ToArray<double>()[0];
+
+    private long[] Ints(NodeProto node, Variable? v, string what) =>
+        v is null ? throw new OnnxException($"{Source}: node {Describe(node)}: the {what} input is missing")
+                  : v.Data.To(DType.Int64).ToArray<long>();
+
+    private Variable SoftmaxLike(Attributes a, Variable x, bool log)
+    {
+        if (Opset >= 13)
+        {
+            int axis = a.Int("axis", -1);
+            if (axis < 0) axis += x.Rank;
+            return log ? x.LogSoftmax(axis) : x.Softmax(axis);
+        }
+        // before opset 13 the input is coerced to 2-D at axis (default 1) and normalised over the second dim
+        int k = a.Int("axis", 1);
+        if (k < 0) k += x.Rank;
+        int outer = 1;
+        for (int d = 0; d < k; d++) outer *= x.Shape[d];
+        var flat = x.Reshape(outer, -1);
+        var y = log ? flat.LogSoftmax(1) : flat.Softmax(1);
+        return y.Reshape([.. x.Shape]);
+    }
+
+    /// <summary>Explicit pads [top, left, bottom, right], or auto_pad computed from the input's size.</summary>
+    private Padding2d Pads(NodeProto node, Attributes a, Variable x, int kh, int kw, Size2d stride, Size2d dilation)
+    {
+        string auto = a.String("auto_pad", "NOTSET");
+        if (auto is "NOTSET" or "")
+        {
+            var p = a.Has("pads") ? a.Ints("pads") : [0, 0, 0, 0];
+            if (p.Count != 4) throw new OnnxException($"{Source}: node {Describe(node)}: pads must have 4 values for a 2-D op, not {p.Count}");
+            return new Padding2d((int)p[0], (int)p[1], (int)p[2], (int)p[3]);
+        }
+        if (auto == "VALID") return new Padding2d(0, 0, 0, 0);
+        (int, int) Same(int size, int k, int s, int d)
+        {
+            int outSize = (size + s - 1) / s;
+            int total = Math.Max((outSize - 1) * s + (k - 1) * d + 1 - size, 0);
+            int small = total / 2, large = total - small;
+            return auto == "SAME_LOWER" ? (large, small) : (small, large);
+        }
+        var (top, bottom) = Same(x.Shape[2], kh, stride.H, dilation.H);
+        var (left, right) = Same(x.Shape[3], kw, stride.W, dilation.W);
+        return new Padding2d(top, left, bottom, right);
+    }
+
+    private Variable Conv(NodeProto node, Attributes a, Variable x, Variable w, Variable? b)
+    {
+        if (x.Rank != 4 || w.Rank != 4)
+            throw new OnnxException($"{Source}: node {Describe(node)}: only 2-D convolution is supported (input {Errors.Shape(x.Shape)}, weights {Errors.Shape(w.Shape)})");
+        int group = a.Int("group", 1);
+        if (x.Shape[1] != w.Shape[1] * group)
+            throw new OnnxException($"{Source}: node {Describe(node)}: the input {Errors.Shape(x.Shape)} has {x.Shape[1]} channels but the weights {Errors.Shape(w.Shape)} with group {group} take {w.Shape[1] * group}");
+        var s = a.Ints2("strides", 1);
+        var d = a.Ints2("dilations", 1);
+        var options = new Conv2dOptions { Stride = s, Dilation = d, Groups = group, Padding = Pads(node, a, x, w.Shape[2], w.Shape[3], s, d) };
+        return x.Conv2d(w, b, options);
+    }
+
+    private Pool2dOptions PoolOptions(NodeProto node, Attributes a, Variable x, bool countIncludePad)
+    {
+        if (x.Rank != 4) throw new OnnxException($"{Source}: node {Describe(node)}: only 2-D pooling is supported (input {Errors.Shape(x.Shape)})");
+        var k = a.Ints("kernel_shape");
+        if (k.Count != 2) throw new OnnxException($"{Source}: node {Describe(node)}: kernel_shape must have 2 values, not {k.Count}");
+        var s = a.Ints2("strides", 1);
+        var d = a.Ints2("dilations", 1);
+        return new Pool2dOptions(new Size2d((int)k[0], (int)k[1]))
+        {
+            Stride = s, Dilation = d, CeilMode = a.Int("ceil_mode", 0) != 0, CountIncludePad = countIncludePad,
+            Padding = Pads(node, a, x, (int)k[0], (int)k[1], s, d),
+        };
+    }
+
+    /// <summary>A node's attributes by name, with defaults.</summary>
+    private sealed class Attributes(NodeProto node, string source)
+    {
+        private readonly Dictionary<string, AttributeProto> _map = node.Attribute.ToDictionary(x => x.Name);
+
+        public bool Has(string name) => _map.ContainsKey(name);
+        public int Int(string name, int fallback) => _map.TryGetValue(name, out var x) ? checked((int)x.I) : fallback;
+        public double Float(string name, float fallback) => _map.TryGetValue(name, out var x) ? x.F : fallback;
+        public string String(string name, string fallback) => _map.TryGetValue(name, out var x) ? x.S.ToStringUtf8() : fallback;
+        public IReadOnlyList<long> Ints(string name) => _map.TryGetValue(name, out var x)
+            ? x.Ints
+            : throw new OnnxException($"{source}: node {Describe(node)}: attribute '{name}' is required");
+        public Size2d Ints2(string name, int fallback)
+        {
+            if (!_map.TryGetValue(name, out var x)) return new Size2d(fallback, fallback);
+            if (x.Ints.Count != 2) throw new OnnxException($"{source}: node {Describe(node)}: {name} must have 2 values, not {x.Ints.Count}");
+            return new Size2d((int)x.Ints[0], (int)x.Ints[1]);
+        }
+        public TensorProto Tensor(string name) => _map.TryGetValue(name, out var x) && x.T is not null
+            ? x.T
+            : throw new OnnxException($"{source}: node {Describe(node)}: attribute '{name}' (a tensor) is required");
+    }
+}
