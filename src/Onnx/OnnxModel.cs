@@ -32,6 +32,7 @@ public sealed partial class OnnxModel : Module
     private readonly Dictionary<string, Parameter> _parameters = [];
     private readonly Dictionary<string, Tensor> _constants = [];
     private readonly HashSet<string> _graphOutputs;
+    private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
     public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>
@@ -55,6 +56,7 @@ public sealed partial class OnnxModel : Module
         DeclaredInputShapes = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i =>
             (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
 
+        if (options.FinalAveragePoolAsGlobal) FindFixedFinalPools();
         var buffers = new HashSet<string>();
         foreach (var node in _graph.Node.Where(n => n.OpType == "BatchNormalization"))
             foreach (var name in node.Input.Skip(3).Take(2)) buffers.Add(name);
@@ -116,6 +118,54 @@ public sealed partial class OnnxModel : Module
         if (unsupported.Count > 0)
             throw new OnnxException($"{path}: {unsupported.Count} node(s) use ops this importer does not support: {string.Join(", ", unsupported)}; supported: {string.Join(", ", SupportedOps.Order())}");
         return new OnnxModel(path, model, options ?? new OnnxImportOptions());
+    }
+
+    /// <summary>
+    /// The AveragePools that produce a graph output and, at the declared input size, cover their whole
+    /// input plane (ResNet's 7×7 over 7×7): they become global averages for other input sizes. Spatial
+    /// sizes are followed from the declared input through Conv and the pools; other ops keep them.
+    /// </summary>
+    private void FindFixedFinalPools()
+    {
+        if (DeclaredInputShapes.Count != 1 || DeclaredInputShapes[0].Count != 4 || DeclaredInputShapes[0][2] is null || DeclaredInputShapes[0][3] is null) return;
+        var spatial = new Dictionary<string, (long H, long W)> { [Inputs[0]] = (DeclaredInputShapes[0][2]!.Value, DeclaredInputShapes[0][3]!.Value) };
+        foreach (var node in _graph.Node)
+        {
+            if (node.Input.Count == 0 || !spatial.TryGetValue(node.Input[0], out var hw)) continue;
+            var at = node.Attribute.ToDictionary(x => x.Name);
+            long[] Ints(string name, long fallback, int n) => at.TryGetValue(name, out var v) && v.Ints.Count == n ? [.. v.Ints] : [.. Enumerable.Repeat(fallback, n)];
+            (long, long) Out(long kh, long kw)
+            {
+                var s = Ints("strides", 1, 2);
+                var d = Ints("dilations", 1, 2);
+                var p = Ints("pads", 0, 4);
+                bool ceil = at.TryGetValue("ceil_mode", out var c) && c.I != 0;
+                long O(long size, long k, long st, long dl, long pb, long pe)
+                {
+                    long span = size + pb + pe - dl * (k - 1) - 1;
+                    return span < 0 ? 0 : (ceil ? (span + st - 1) / st : span / st) + 1;
+                }
+                return (O(hw.H, kh, s[0], d[0], p[0], p[2]), O(hw.W, kw, s[1], d[1], p[1], p[3]));
+            }
+            (long H, long W) result = hw;
+            if (node.OpType == "Conv")
+            {
+                var w = _graph.Initializer.FirstOrDefault(t => node.Input.Count > 1 && t.Name == node.Input[1]);
+                if (w is null || w.Dims.Count != 4 || (at.TryGetValue("auto_pad", out var ap) && ap.S.ToStringUtf8() is not ("NOTSET" or ""))) continue;
+                result = Out(w.Dims[2], w.Dims[3]);
+            }
+            else if (node.OpType is "MaxPool" or "AveragePool")
+            {
+                var k = Ints("kernel_shape", 1, 2);
+                if (node.OpType == "AveragePool" && node.Output.Any(_graphOutputs.Contains) && hw == (k[0], k[1])
+                    && Ints("pads", 0, 4).All(p => p == 0))
+                    _globalPools.Add(node);
+                result = Out(k[0], k[1]);
+            }
+            else if (node.OpType is "GlobalAveragePool") result = (1, 1);
+            else if (node.OpType is "Flatten" or "Reshape" or "Gemm" or "MatMul" or "Transpose" or "Concat") continue;
+            foreach (var o in node.Output) spatial[o] = result;
+        }
     }
 
     private static string Sanitize(string name)

@@ -24,7 +24,7 @@ public sealed partial class OnnxModel
                 double? min, max;
                 if (Opset < 11) { min = a.Has("min") ? a.Float("min", 0) : null; max = a.Has("max") ? a.Float("max", 0) : null; }
                 else { min = ScalarOf(input(1)); max = ScalarOf(input(2)); }
-                return [X(0).Clamp(min, max)];
+                return [min is null && max is null ? X(0) : X(0).Clamp(min, max)];
             }
             case "Add": return [X(0) + X(1)];
             case "Sub": return [X(0) - X(1)];
@@ -62,9 +62,7 @@ public sealed partial class OnnxModel
             {
                 var x = X(0);
                 var o = PoolOptions(node, a, x, countIncludePad: a.Int("count_include_pad", 0) != 0);
-                bool unpadded = o.Padding == new Padding2d(0, 0, 0, 0);
-                if (_options.FinalAveragePoolAsGlobal && unpadded && node.Output.Any(_graphOutputs.Contains)
-                    && (x.Shape[2] != o.Kernel.H || x.Shape[3] != o.Kernel.W))
+                if (_globalPools.Contains(node) && (x.Shape[2] != o.Kernel.H || x.Shape[3] != o.Kernel.W))
                     return [x.GlobalAvgPool2d()];
                 return [x.AvgPool2d(o)];
             }
@@ -105,7 +103,11 @@ public sealed partial class OnnxModel
             {
                 var x = X(0);
                 double ratio = Opset >= 12 ? (ScalarOf(input(1)) ?? 0.5) : a.Float("ratio", 0.5f);
-                return [IsTraining && !IsFrozen && ratio > 0 ? Functional.Dropout(x, ratio, training: true) : x];
+                bool train = IsTraining && !IsFrozen && ratio > 0;
+                var y = train ? Functional.Dropout(x, ratio, training: true) : x;
+                if (node.Output.Count < 2 || node.Output[1].Length == 0) return [y];
+                if (train) throw new OnnxException($"{Source}: node {Describe(node)}: the mask output of a training-mode Dropout is not supported");
+                return [y, new Variable(TensorScope.Escape(Tensor.Full([.. x.Shape], 1, DType.Bool, x.Device)))];
             }
             default:
                 throw new OnnxException($"{Source}: node {Describe(node)}: op {node.OpType} is not supported");
