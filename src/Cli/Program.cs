@@ -3,6 +3,7 @@ using Engine.Cli;
 
 var root = new RootCommand("engine: a from-scratch tensor and autodiff engine");
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(FinetuneCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(GradCheckCommand.Create());

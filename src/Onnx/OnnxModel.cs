@@ -33,6 +33,8 @@ public sealed partial class OnnxModel : Module
     private readonly Dictionary<string, Tensor> _constants = [];
     private readonly HashSet<string> _graphOutputs;
     private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<NodeProto, (long H, long W)> _spatial = new(ReferenceEqualityComparer.Instance);
+    private double? _batchNormMomentum;
 
     /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
     public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>
@@ -56,7 +58,7 @@ public sealed partial class OnnxModel : Module
         DeclaredInputShapes = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i =>
             (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
 
-        if (options.FinalAveragePoolAsGlobal) FindFixedFinalPools();
+        InferSpatialSizes(options.FinalAveragePoolAsGlobal);
         var buffers = new HashSet<string>();
         foreach (var node in _graph.Node.Where(n => n.OpType == "BatchNormalization"))
             foreach (var name in node.Input.Skip(3).Take(2)) buffers.Add(name);
@@ -125,7 +127,7 @@ public sealed partial class OnnxModel : Module
     /// input plane (ResNet's 7×7 over 7×7): they become global averages for other input sizes. Spatial
     /// sizes are followed from the declared input through Conv and the pools; other ops keep them.
     /// </summary>
-    private void FindFixedFinalPools()
+    private void InferSpatialSizes(bool findGlobalPools)
     {
         if (DeclaredInputShapes.Count != 1 || DeclaredInputShapes[0].Count != 4 || DeclaredInputShapes[0][2] is null || DeclaredInputShapes[0][3] is null) return;
         var spatial = new Dictionary<string, (long H, long W)> { [Inputs[0]] = (DeclaredInputShapes[0][2]!.Value, DeclaredInputShapes[0][3]!.Value) };
@@ -157,7 +159,7 @@ public sealed partial class OnnxModel : Module
             else if (node.OpType is "MaxPool" or "AveragePool")
             {
                 var k = Ints("kernel_shape", 1, 2);
-                if (node.OpType == "AveragePool" && node.Output.Any(_graphOutputs.Contains) && hw == (k[0], k[1])
+                if (findGlobalPools && node.OpType == "AveragePool" && node.Output.Any(_graphOutputs.Contains) && hw == (k[0], k[1])
                     && Ints("pads", 0, 4).All(p => p == 0))
                     _globalPools.Add(node);
                 result = Out(k[0], k[1]);
@@ -165,7 +167,52 @@ public sealed partial class OnnxModel : Module
             else if (node.OpType is "GlobalAveragePool") result = (1, 1);
             else if (node.OpType is "Flatten" or "Reshape" or "Gemm" or "MatMul" or "Transpose" or "Concat") continue;
             foreach (var o in node.Output) spatial[o] = result;
+            _spatial[node] = result;
         }
+    }
+
+    /// <summary>
+    /// The parameters of the last stage: those read by the nodes that work at the smallest spatial size
+    /// a convolution produces at the declared input size (for ResNet18, the 7×7 stage, its downsampling
+    /// convolution included). Empty when the declared input size is unknown.
+    /// </summary>
+    public IReadOnlyList<Parameter> LastStageParameters()
+    {
+        var convs = _graph.Node.Where(n => n.OpType == "Conv" && _spatial.ContainsKey(n)).ToList();
+        if (convs.Count == 0) return [];
+        long smallest = convs.Min(n => _spatial[n].H * _spatial[n].W);
+        var stage = _graph.Node.Where(n => _spatial.TryGetValue(n, out var hw) && hw.H * hw.W == smallest && n.OpType is not ("AveragePool" or "GlobalAveragePool"));
+        return [.. stage.SelectMany(n => n.Input).Distinct().Where(_parameters.ContainsKey).Select(i => _parameters[i])];
+    }
+
+    /// <summary>Makes the last stage's parameters trainable again after <see cref="Module.Freeze"/> (batch norms keep their running statistics).</summary>
+    public OnnxModel UnfreezeLastStage()
+    {
+        foreach (var p in LastStageParameters()) p.RequiresGrad_(true);
+        return this;
+    }
+
+    /// <summary>
+    /// Replaces the pretrained values by a fresh initialisation (the same network trained from
+    /// scratch): convolution and matrix weights Kaiming-normal (fan-out, ReLU gain, as torchvision's
+    /// ResNets), BatchNormalization scales 1, biases 0, running means 0 and variances 1 (updated with
+    /// momentum 0.1 from then on), other vectors 0.
+    /// </summary>
+    public OnnxModel ResetParameters(Generator generator)
+    {
+        var scales = _graph.Node.Where(n => n.OpType == "BatchNormalization").Select(n => n.Input[1]).ToHashSet();
+        var variances = _graph.Node.Where(n => n.OpType == "BatchNormalization").Select(n => n.Input[4]).ToHashSet();
+        foreach (var (name, p) in _parameters)
+        {
+            if (p.Rank >= 2) Init.KaimingNormal(p.Data, fanOut: true, nonlinearity: "relu", generator: generator);
+            else p.Data.FillInPlace(scales.Contains(name) ? 1 : 0);
+        }
+        foreach (var (name, t) in _constants)
+            if (t.DType.IsFloating()) t.FillInPlace(variances.Contains(name) ? 1 : 0);
+        // the file's momentum (CNTK's 0.988: running statistics that barely move) suits a trained network;
+        // from scratch they must follow the weights, so batch norms use PyTorch's default 0.1 instead
+        _batchNormMomentum = 0.1;
+        return this;
     }
 
     private static string Sanitize(string name)

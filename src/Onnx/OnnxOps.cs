@@ -49,7 +49,8 @@ public sealed partial class OnnxModel
                 var variance = _constants.GetValueOrDefault(node.Input[4]) ?? X(4).Data;
                 bool training = IsTraining && !IsFrozen;
                 // ONNX: running = running·momentum + batch·(1 − momentum); ours (PyTorch's) weighs the batch by momentum
-                return [Functional.BatchNorm(X(0), mean, variance, X(1), X(2), training, 1 - a.Float("momentum", 0.9f), a.Float("epsilon", 1e-5f))];
+                double momentum = _batchNormMomentum ?? 1 - a.Float("momentum", 0.9f);
+                return [Functional.BatchNorm(X(0), mean, variance, X(1), X(2), training, momentum, a.Float("epsilon", 1e-5f))];
             }
             case "MaxPool":
             {

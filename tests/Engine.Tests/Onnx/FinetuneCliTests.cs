@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Engine.Cli;
+
+namespace Engine.Tests;
+
+/// <summary><c>engine finetune</c> end to end on a few images, and its errors.</summary>
+[Collection(nameof(MemoryCollection))]
+public sealed class FinetuneCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("engine-finetune-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Output) Finetune(FinetuneOptions o)
+    {
+        var w = new StringWriter();
+        int code = CliGuard.Run(w, () => FinetuneCommand.Run(o, w));
+        return (code, w.ToString());
+    }
+
+    [Fact]
+    public void Fine_tunes_compares_with_scratch_and_writes_the_run()
+    {
+        string outDir = Path.Combine(_dir, "run");
+        var (code, text) = Finetune(new FinetuneOptions(TrainSize: 40, TestSize: 16, ImageSize: 32, HeadEpochs: 1, TuneEpochs: 1,
+            BatchSize: 8, Out: outDir, Json: true, ModelPath: PretrainedFiles.ResNet18));
+        Assert.Equal(0, code);
+        Assert.Contains("phase 2: last stage unfrozen", text);
+        Assert.Contains("same network from scratch", text);
+        var json = JsonDocument.Parse(text.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.InRange(json.GetProperty("pretrained_test_accuracy").GetDouble(), 0, 1);
+        Assert.InRange(json.GetProperty("scratch_test_accuracy").GetDouble(), 0, 1);
+        Assert.True(json.GetProperty("seconds").GetDouble() > 0);
+        foreach (var f in new[] { "model.safetensors", "config.json", "curves.png" }) Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+    }
+
+    [Fact]
+    public void Bad_input_is_one_line_and_overwrites_nothing()
+    {
+        string outDir = Path.Combine(_dir, "keep");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "model.safetensors"), "earlier run");
+        var size = Finetune(new FinetuneOptions(ImageSize: 48, Out: outDir));
+        Assert.Equal(2, size.Code);
+        Assert.Contains("input side must be a multiple of 32 for this model", size.Output);
+        string missing = Path.Combine(_dir, "nowhere.onnx");
+        var model = Finetune(new FinetuneOptions(ModelPath: missing, Out: outDir, TrainSize: 20));
+        Assert.Equal(2, model.Code);
+        Assert.Contains(missing, model.Output);
+        Assert.Equal("earlier run", File.ReadAllText(Path.Combine(outDir, "model.safetensors")));
+    }
+}
