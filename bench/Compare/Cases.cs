@@ -29,6 +29,7 @@ internal static class Cases
         new("sum_16m", () => Sum("sum_16m", N16M)),
         new("mlp_step_b128", () => TrainingStep("mlp_step_b128", () => Models.Mlp(), TorchMlp, 128, MlpLayers)),
         new("lenet_step_b128", () => TrainingStep("lenet_step_b128", () => Models.LeNet(), TorchLeNet, 128, LeNetLayers)),
+        new("resnet18_infer_64_b32", () => ResNet18Inference("resnet18_infer_64_b32", 32, 64)),
     ];
 
     /// <summary>
@@ -249,6 +250,50 @@ internal static class Cases
             },
         };
         return new CaseSetup([pair], x, tx);
+    }
+
+    // ---- pretrained ResNet18 inference against ONNX Runtime ---------------------------------------
+
+    private static string ResNet18Path() => Path.Combine(
+        typeof(Cases).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "NuGetPackageRoot").Value!,
+        "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    private static CaseSetup ResNet18Inference(string name, int batch, int side)
+    {
+        var model = Engine.Onnx.OnnxModel.Load(ResNet18Path());
+        model.Eval();
+        var x = Tensor.Rand([batch, 3, side, side], -115, 140);
+        var input = x.ToArray<float>();
+        var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
+        var session = new Microsoft.ML.OnnxRuntime.InferenceSession(
+            Engine.Onnx.OnnxRewrite.ForOtherInputSizes(File.ReadAllBytes(ResNet18Path()), globalFinalPool: side != 224), options);
+        var feed = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Input247",
+            new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, [batch, 3, side, side])) };
+        float[] Ours()
+        {
+            using var scope = Tensor.Scope();
+            using (GradMode.NoGrad()) return model.Forward(new Variable(x)).Data.Reshape(-1).ToArray<float>();
+        }
+        float[] Theirs()
+        {
+            using var results = session.Run(feed);
+            return [.. results.First().AsEnumerable<float>()];
+        }
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "images/s",
+            WorkPerCall = batch,
+            UnitScale = 1,
+            InferenceMode = false,
+            Baseline = "ONNX Runtime",
+            Mode = $"the pretrained ResNet18 (CNTK ONNX, 15.9 M parameters), batch {batch} at {side}x{side}, final pool global; ours: OnnxModel in Eval under NoGrad; ONNX Runtime 1.31.1: InferenceSession, 2 intra-op threads",
+            Ours = () => Ours(),
+            Theirs = () => Theirs(),
+            Check = () => RelDiff(Ours(), Theirs()),
+        };
+        return new CaseSetup([pair], x, session, options);
     }
 
     // ---- add ------------------------------------------------------------------------------------
