@@ -23,6 +23,8 @@ public abstract class ConvTests
         new(4, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1),                                // enough work to split over images
         new(1, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1),                               // one image: products split instead
         new(2, 3, 4, 4, 2, 5, 5, 1, 2, 1, 1),                                   // kernel larger than input, padded
+        new(3, 8, 2, 2, 6, 3, 3, 1, 1, 1, 1),                                   // a ResNet's last stage: 2x2 maps, batched columns
+        new(2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 2),                                   // small maps, strided, grouped
         new(1, 32, 20, 20, 8, 3, 3, 1, 1, 1, 1),                                // a column matrix too big to build whole
         new(1, 32, 47, 47, 8, 3, 3, 2, new Padding2d(1, 0, 0, 1), 1, 2),        // the same, strided, asymmetric, grouped
     ];

@@ -12,6 +12,14 @@ public sealed class MemoryCollection;
 [CollectionDefinition(nameof(KernelSwitchCollection), DisableParallelization = true)]
 public sealed class KernelSwitchCollection;
 
+/// <summary>
+/// The suites on ILGPU's CPU accelerator run alone. Running beside the rest of the suite, a few runs
+/// in twenty read zeros at the start of an output on the emulator (never on the CPU backend): not
+/// understood yet (see the notes of issue 4), and kept out of the way of the other tests meanwhile.
+/// </summary>
+[CollectionDefinition(nameof(IlgpuCpuCollection), DisableParallelization = true)]
+public sealed class IlgpuCpuCollection;
+
 /// <summary>The pool, reference counting and scopes. Runs alone: it reads process-wide pool counters.</summary>
 [Collection(nameof(MemoryCollection))]
 public sealed class MemoryTests

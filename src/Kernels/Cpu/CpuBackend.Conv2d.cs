@@ -57,8 +57,16 @@ public sealed unsafe partial class CpuBackend
             for (int n = 0; n < g.N; n++) image(n, true);
     }
 
+    /// <summary>Output maps up to this many pixels go through <see cref="ConvForwardSmallMaps{T}"/>.</summary>
+    internal const int SmallMapPixels = 16;
+
     private static void ConvForward<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
     {
+        if (g.OH * g.OW <= SmallMapPixels && g.N > 1 && !IsPointwise(g))
+        {
+            ConvForwardSmallMaps<T>(g, px, pw, py);
+            return;
+        }
         if (UseDirectConv && DirectConv.Applies(g))
         {
             DirectConv.Forward(g, (T*)px, (T*)pw, (T*)py);
@@ -87,6 +95,41 @@ public sealed unsafe partial class CpuBackend
                     Gemm.Run(g.Kg, P, Q, wg, Q, 1, new Im2ColPanels<T>(g, xg), yg, P, 1, accumulate: false, parallel: par);
             }
         });
+    }
+
+    /// <summary>
+    /// Tiny output maps (a ResNet's last stages: 4×4, 2×2): per image, the product would be K × (a few
+    /// pixels) × C·R·S, far too narrow for the GEMM (and for DirectConv's 16-pixel blocks). Instead the
+    /// whole batch's columns form one [C·R·S, N·P] matrix, one product gives [K, N·P], and a transpose
+    /// puts it in [N, K, P] order.
+    /// </summary>
+    private static void ConvForwardSmallMaps<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
+        long np = (long)g.N * P;
+        T* col = (T*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(Q * np * sizeof(T)), 64);
+        T* tmp = (T*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(g.Kg * np * sizeof(T)), 64);
+        try
+        {
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                nint pcol = (nint)col;
+                WorkerPool.Run(Math.Min(g.N, WorkerPool.Threads), part =>
+                {
+                    for (int n = g.N * part / Math.Min(g.N, WorkerPool.Threads); n < g.N * (part + 1) / Math.Min(g.N, WorkerPool.Threads); n++)
+                        Im2Col(g, (T*)px + ((long)n * g.C + gr * g.Cg) * HW, (T*)pcol + (long)n * P, np);
+                });
+                Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>(col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
+                for (int n = 0; n < g.N; n++)
+                    for (int k = 0; k < g.Kg; k++)
+                        new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));
+            }
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(col);
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(tmp);
+        }
     }
 
     private static void ConvBackwardInput<T>(Conv2dGeometry g, nint pdy, nint pw, nint pdx) where T : unmanaged
@@ -203,14 +246,15 @@ public sealed unsafe partial class CpuBackend
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Im2Col<T>(Conv2dGeometry g, T* x, T* col) where T : unmanaged
+    private static void Im2Col<T>(Conv2dGeometry g, T* x, T* col, long ld = -1) where T : unmanaged
     {
         int OH = g.OH, OW = g.OW;
+        if (ld < 0) ld = (long)OH * OW;
         for (int c = 0; c < g.Cg; c++)
             for (int r = 0; r < g.R; r++)
                 for (int s = 0; s < g.S; s++)
                 {
-                    T* dst = col + ((long)(c * g.R + r) * g.S + s) * OH * OW;
+                    T* dst = col + ((long)(c * g.R + r) * g.S + s) * ld;
                     int offW = s * g.DilationW - g.PadLeft;
                     var (lo, hi) = ValidRange(OW, g.StrideW, offW, g.W);
                     for (int oh = 0; oh < OH; oh++, dst += OW)

@@ -346,6 +346,7 @@ public abstract class IlgpuConformanceTests
 }
 
 /// <summary>The conformance suite on ILGPU's CPU accelerator: the GPU kernels, run in CI without a GPU.</summary>
+[Collection(nameof(IlgpuCpuCollection))]
 public sealed class IlgpuCpuConformanceTests : IlgpuConformanceTests
 {
     protected override Device Dev => Device.IlgpuCpu;

@@ -127,6 +127,7 @@ public sealed class IlgpuDeviceModelTests
 }
 
 /// <summary>A model moved with Module.To trains through Trainer.Fit on the device and tracks the same run on the CPU.</summary>
+[Collection(nameof(IlgpuCpuCollection))]
 public sealed class IlgpuCpuTrainingTests
 {
     [Fact]
