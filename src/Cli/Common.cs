@@ -34,6 +34,7 @@ internal static class Common
 
     public static Module CreateModel(string name, Generator? generator = null)
     {
+        if (name == FinetuneCommand.ModelName) return FinetuneCommand.CreateNet(null, generator ?? new Generator(0)).Net;
         if (!Models.Names.Contains(name)) throw new CliException($"unknown model '{name}'; known models: {string.Join(", ", Models.Names)}");
         return Models.Create(name, generator: generator);
     }
@@ -66,7 +67,19 @@ internal static class Common
         }
     }
 
-    public static ITransform Normalization(RunConfig c) => new Normalize(c.NormalizeMean, c.NormalizeStd);
+    /// <summary>
+    /// What a model's inputs go through: the 28×28 grey images resized to the config's input size and
+    /// replicated to 3 channels where the model wants them (the fine-tuned ResNet18), then normalized.
+    /// </summary>
+    public static ITransform Normalization(RunConfig c)
+    {
+        var normalize = new Normalize(c.NormalizeMean, c.NormalizeStd);
+        if (c.InputShape is [1, 28, 28]) return normalize;
+        var steps = new List<ITransform> { new Resize(c.InputShape[1], c.InputShape[2]) };
+        if (c.InputShape[0] == 3) steps.Add(new GreyToRgb());
+        steps.Add(normalize);
+        return new Compose([.. steps]);
+    }
 
     public static string Json(object o) => JsonSerializer.Serialize(o, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
 }

@@ -23,6 +23,20 @@ internal sealed record FinetuneOptions(
 /// </summary>
 internal static class FinetuneCommand
 {
+    /// <summary>The model name fine-tuned folders record in config.json.</summary>
+    public const string ModelName = "resnet18-finetune";
+
+    /// <summary>The pretrained backbone (or the one at <paramref name="modelPath"/>) with a new 10-class head.</summary>
+    public static (Sequential Net, OnnxModel Backbone, Linear Head) CreateNet(string? modelPath, Generator generator)
+    {
+        string path = modelPath ?? DefaultModelPath();
+        OnnxModel backbone;
+        try { backbone = OnnxModel.Load(path); }
+        catch (OnnxException e) { throw new CliException(e.Message + (modelPath is null ? " (run 'dotnet restore' to download the pretrained ResNet18)" : "")); }
+        var head = new Linear(512, 10, generator: generator);
+        return (new Sequential(backbone, new Flatten(), head), backbone, head);
+    }
+
     /// <summary>The per-channel means the CNTK ResNet18 subtracts from BGR pixels on 0-255.</summary>
     public static readonly double[] BgrMeans = [103.06, 115.90, 123.15];
 
@@ -92,9 +106,7 @@ internal static class FinetuneCommand
 
         // pretrained: frozen backbone + new head, then the last stage too
         var clock = Stopwatch.StartNew();
-        var backbone = Backbone();
-        var head = new Linear(512, 10, generator: new Generator(o.Seed));
-        var net = new Sequential(backbone, new Flatten(), head);
+        var (net, backbone, head) = CreateNet(o.ModelPath, new Generator(o.Seed));
         backbone.Freeze();
         net.To(device);
         if (!o.Quiet) output.Write(net.Summary(1, 3, o.ImageSize, o.ImageSize));
@@ -114,11 +126,12 @@ internal static class FinetuneCommand
         var curves = new TrainingHistory();
         curves.Epochs.AddRange(history.Select((m, i) => m with { Epoch = i + 1 }));
         CurvePlot.Save(curves, Path.Combine(o.Out, "curves.png"));
-        File.WriteAllText(Path.Combine(o.Out, "config.json"), Common.Json(new
+        new RunConfig
         {
-            model = "resnet18-finetune", backbone = Path.GetFileName(modelPath), classes = FashionMnist.ClassNames, image_size = o.ImageSize,
-            bgr_means = BgrMeans, train_size = fit.Count, head_epochs = o.HeadEpochs, tune_epochs = o.TuneEpochs, lr = o.LearningRate, seed = o.Seed,
-        }));
+            Model = ModelName, Classes = [.. FashionMnist.ClassNames], InputShape = [3, o.ImageSize, o.ImageSize],
+            NormalizeMean = [.. BgrMeans.Select(m => m / 255)], NormalizeStd = [1 / 255.0, 1 / 255.0, 1 / 255.0], Seed = o.Seed,
+            Optimizer = "adam", LearningRate = o.LearningRate, Epochs = o.HeadEpochs + o.TuneEpochs, BatchSize = o.BatchSize, Data = o.Data,
+        }.Save(Path.Combine(o.Out, "config.json"));
         if (!o.Quiet)
         {
             output.WriteLine($"pretrained: test accuracy {pretrained.Accuracy:P2} on {pretrained.Samples} images ({pretrainedSeconds:F1} s)");

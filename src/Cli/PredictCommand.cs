@@ -21,7 +21,7 @@ internal static class PredictCommand
         return command;
     }
 
-    /// <summary>A grey image scaled to [0, 1] as [1, 1, 28, 28], resized bilinearly.</summary>
+    /// <summary>A grey image scaled to [0, 1] as [1, 1, H, W] of the model's input size, resized bilinearly (the config's transform makes 3 channels where needed).</summary>
     public static Tensor LoadImage(string path, int[] inputShape)
     {
         if (!File.Exists(path)) throw new CliException($"{path}: no such image file");

@@ -32,6 +32,17 @@ public sealed class FinetuneCliTests : IDisposable
         Assert.InRange(json.GetProperty("scratch_test_accuracy").GetDouble(), 0, 1);
         Assert.True(json.GetProperty("seconds").GetDouble() > 0);
         foreach (var f in new[] { "model.safetensors", "config.json", "curves.png" }) Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+
+        // the folder works with predict and eval like a trained one
+        string png = Path.Combine(_dir, "shoe.png");
+        File.WriteAllBytes(png, CliTests.GreyPng(40, 30));
+        var p = new StringWriter();
+        Assert.Equal(0, CliGuard.Run(p, () => PredictCommand.Run(outDir, [png], true, p)));
+        var predictions = JsonDocument.Parse(p.ToString().TrimEnd().Split('\n')[^1]).RootElement.GetProperty("predictions");
+        Assert.Equal(3, predictions[0].GetProperty("top").GetArrayLength());
+        var (model, config) = EvalCommand.LoadModel(outDir);
+        Assert.Equal([3, 32, 32], config.InputShape);
+        Assert.Equal(10, model.Parameters().Last().Shape[0]);
     }
 
     [Fact]

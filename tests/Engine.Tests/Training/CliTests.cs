@@ -92,7 +92,7 @@ public sealed class CliTests : IDisposable
     }
 
     /// <summary>A valid grey PNG (8-bit, no filter) built from the format: signature, IHDR, IDAT (zlib), IEND.</summary>
-    private static byte[] GreyPng(int w, int h)
+    internal static byte[] GreyPng(int w, int h)
     {
         var raw = new MemoryStream();
         for (int y = 0; y < h; y++)
