@@ -10,6 +10,9 @@ public sealed class ReLU : Module
 /// <summary>x for x &gt; 0, slope·x otherwise.</summary>
 public sealed class LeakyReLU(double negativeSlope = 0.01) : Module
 {
+    /// <summary>The slope for negative inputs.</summary>
+    public double NegativeSlope => negativeSlope;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable x) => x.LeakyRelu(negativeSlope);
 }
@@ -38,6 +41,9 @@ public sealed class GELU(bool tanhApproximation = false) : Module
 /// <summary>Softmax along one axis.</summary>
 public sealed class Softmax(int axis = -1) : Module
 {
+    /// <summary>The axis normalised over.</summary>
+    public int Axis => axis;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable x) => x.Softmax(axis);
 }

@@ -64,6 +64,11 @@ public sealed class GlobalAvgPool2d : Module
 /// <summary>Merges dims startDim … endDim (by default everything after the batch dim).</summary>
 public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
 {
+    /// <summary>The first dimension merged.</summary>
+    public int StartDim => startDim;
+    /// <summary>The last dimension merged (negative counts from the end).</summary>
+    public int EndDim => endDim;
+
     /// <inheritdoc/>
     public override Variable Forward(Variable x) => x.Flatten(startDim, endDim);
 }

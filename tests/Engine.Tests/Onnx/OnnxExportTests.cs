@@ -1,0 +1,67 @@
+using Engine.Layers;
+using Engine.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Engine.Tests;
+
+/// <summary>Module → ONNX: the file re-imports to the same outputs and ONNX Runtime computes them too.</summary>
+public sealed class OnnxExportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("engine-export-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    public static TheoryData<string> Models() => ["lenet", "conv-bn-pools"];
+
+    private static (Module Model, int[] Input) Build(string name)
+    {
+        var g = new Generator(5);
+        if (name == "lenet") return (Engine.Layers.Models.LeNet(generator: g), [1, 28, 28]);
+        var bn = new BatchNorm2d(6);
+        var m = new Sequential(
+            new Conv2d(3, 6, 3, stride: 2, padding: new Padding2d(1, 0, 0, 1), generator: g), bn, new LeakyReLU(0.1),
+            new MaxPool2d(2, stride: 1, padding: 1), new AvgPool2d(2, countIncludePad: false), new Conv2d(6, 4, 1, generator: g),
+            new Sigmoid(), new GlobalAvgPool2d(), new Flatten(), new Dropout(0.3), new Linear(4, 3, generator: g), new Tanh(), new Softmax(1));
+        // give the batch norm running statistics that are not the identity
+        bn.RunningMean.CopyFrom(Tensor.Rand([6], -0.5, 0.5, generator: g));
+        bn.RunningVar.CopyFrom(Tensor.Rand([6], 0.5, 2, generator: g));
+        return (m, [3, 11, 9]);
+    }
+
+    [Theory, MemberData(nameof(Models))]
+    public void Exported_model_reimports_and_runs_in_onnx_runtime_with_the_same_outputs(string name)
+    {
+        using var scope = Tensor.Scope();
+        var (model, input) = Build(name);
+        model.Eval();
+        string path = Path.Combine(_dir, name + ".onnx");
+        OnnxExport.Save(model, input, path);
+        var x = Tensor.RandN([2, .. input], 0, 1, generator: new Generator(9));
+        float[] ours;
+        using (GradMode.NoGrad()) ours = model.Call(new Variable(x)).Data.Reshape(-1).ToArray<float>();
+
+        var back = OnnxModel.Load(path);
+        back.Eval();
+        float[] reimported;
+        using (GradMode.NoGrad()) reimported = back.Forward(new Variable(x)).Data.Reshape(-1).ToArray<float>();
+        Assert.Equal(ours.Length, reimported.Length);
+        for (int i = 0; i < ours.Length; i++) Assert.Equal(ours[i], reimported[i], 5);
+
+        using var session = new InferenceSession(path);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(x.ToArray<float>(), [2, .. input]))]);
+        var theirs = results.First().AsEnumerable<float>().ToArray();
+        Assert.Equal(ours.Length, theirs.Length);
+        for (int i = 0; i < ours.Length; i++) Assert.True(Math.Abs(ours[i] - theirs[i]) <= 1e-4 * (1 + Math.Abs(theirs[i])), $"{name}: element {i}: ours {ours[i]}, onnxruntime {theirs[i]}");
+    }
+
+    [Fact]
+    public void A_layer_without_a_mapping_is_named_and_nothing_is_written()
+    {
+        var model = Engine.Layers.Models.ResNetSmall();
+        string path = Path.Combine(_dir, "resnet.onnx");
+        var ex = Assert.Throws<OnnxException>(() => OnnxExport.Save(model, [1, 28, 28], path));
+        Assert.Contains("BasicBlock", ex.Message);
+        Assert.False(File.Exists(path));
+    }
+}
