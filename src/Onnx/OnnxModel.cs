@@ -35,6 +35,8 @@ public sealed partial class OnnxModel : Module
     private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<NodeProto, (long H, long W)> _spatial = new(ReferenceEqualityComparer.Instance);
     private double? _batchNormMomentum;
+    private readonly Dictionary<NodeProto, NodeProto> _convToBatchNorm = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<NodeProto> _foldedNow = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
     public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>
@@ -59,6 +61,12 @@ public sealed partial class OnnxModel : Module
             (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
 
         InferSpatialSizes(options.FinalAveragePoolAsGlobal);
+        // a Conv whose output only feeds a BatchNormalization: in inference the two fold into one Conv
+        var uses = _graph.Node.SelectMany(n => n.Input).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var producer = _graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).GroupBy(t => t.o).ToDictionary(g => g.Key, g => g.First().n);
+        foreach (var bn in _graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Output.Count == 1))
+            if (producer.TryGetValue(bn.Input[0], out var conv) && conv.OpType == "Conv" && uses[bn.Input[0]] == 1 && !_graphOutputs.Contains(bn.Input[0]))
+                _convToBatchNorm[conv] = bn;
         var buffers = new HashSet<string>();
         foreach (var node in _graph.Node.Where(n => n.OpType == "BatchNormalization"))
             foreach (var name in node.Input.Skip(3).Take(2)) buffers.Add(name);
@@ -242,6 +250,7 @@ public sealed partial class OnnxModel : Module
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
         var values = new Dictionary<string, Variable>();
+        _foldedNow.Clear();
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
@@ -253,7 +262,7 @@ public sealed partial class OnnxModel : Module
             Variable[] outputs;
             try
             {
-                outputs = Execute(node, In);
+                outputs = Execute(node, In, values);
             }
             catch (EngineException e) when (e is not OnnxException)
             {

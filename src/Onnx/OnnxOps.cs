@@ -6,7 +6,7 @@ namespace Engine.Onnx;
 // specification's defaults for opsets 7-17.
 public sealed partial class OnnxModel
 {
-    private Variable[] Execute(NodeProto node, Func<int, Variable?> input)
+    private Variable[] Execute(NodeProto node, Func<int, Variable?> input, IReadOnlyDictionary<string, Variable> values)
     {
         Variable X(int i) => input(i) ?? throw new OnnxException($"{Source}: node {Describe(node)}: required input {i} is missing");
         var a = new Attributes(node, Source);
@@ -40,9 +40,30 @@ public sealed partial class OnnxModel
                 if (c is not null) y += beta == 1 ? c : c * beta;
                 return [y];
             }
-            case "Conv": return [Conv(node, a, X(0), X(1), input(2))];
+            case "Conv":
+            {
+                if (_convToBatchNorm.TryGetValue(node, out var bn) && !(IsTraining && !IsFrozen) && new Attributes(bn, Source).Int("spatial", 1) != 0)
+                {
+                    // inference: BatchNormalization folded into the convolution, y = conv(x, w·s) + (b − mean)·s + β with
+                    // s = γ / √(var + ε) per output channel; written with Variables, so gradients still reach γ, β, w and b
+                    var bnA = new Attributes(bn, Source);
+                    Variable P(int i) => values.TryGetValue(bn.Input[i], out var v) ? v : throw new OnnxException($"{Source}: node {Describe(bn)}: input '{bn.Input[i]}' is missing");
+                    var mean = _constants.GetValueOrDefault(bn.Input[3]) ?? P(3).Data;
+                    var variance = _constants.GetValueOrDefault(bn.Input[4]) ?? P(4).Data;
+                    var w = X(1);
+                    int k = w.Shape[0];
+                    var s = P(1) / new Variable((variance + bnA.Float("epsilon", 1e-5f)).Sqrt());
+                    var folded = w * s.Reshape(k, 1, 1, 1);
+                    var b = input(2);
+                    var shift = b is null ? P(2) - new Variable(mean) * s : (b - new Variable(mean)) * s + P(2);
+                    _foldedNow.Add(bn);
+                    return [Conv(node, a, X(0), folded, shift)];
+                }
+                return [Conv(node, a, X(0), X(1), input(2))];
+            }
             case "BatchNormalization":
             {
+                if (_foldedNow.Contains(node)) return [X(0)];
                 if (a.Int("spatial", 1) == 0)
                     throw new OnnxException($"{Source}: node {Describe(node)}: BatchNormalization with spatial=0 (per-activation statistics) is not supported");
                 var mean = _constants.GetValueOrDefault(node.Input[3]) ?? X(3).Data;

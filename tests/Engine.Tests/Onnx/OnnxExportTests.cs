@@ -65,3 +65,50 @@ public sealed class OnnxExportTests : IDisposable
         Assert.False(File.Exists(path));
     }
 }
+
+/// <summary>In inference a Conv followed by BatchNormalization runs as one folded Conv; values and gradients are unchanged.</summary>
+public sealed class OnnxBatchNormFoldingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("engine-fold-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Folded_conv_batchnorm_matches_the_two_ops_in_value_and_gradient()
+    {
+        using var scope = Tensor.Scope();
+        var g = new Generator(3);
+        var conv = new Conv2d(2, 3, 3, padding: 1, generator: g);
+        var bn = new BatchNorm2d(3);
+        bn.RunningMean.CopyFrom(Tensor.Rand([3], -0.5, 0.5, generator: g));
+        bn.RunningVar.CopyFrom(Tensor.Rand([3], 0.5, 2, generator: g));
+        bn.Weight!.Data.CopyFrom(Tensor.Rand([3], 0.5, 1.5, generator: g));
+        bn.Bias!.Data.CopyFrom(Tensor.Rand([3], -0.5, 0.5, generator: g));
+        var reference = new Sequential(conv, bn);
+        reference.Eval();
+        string path = Path.Combine(_dir, "convbn.onnx");
+        OnnxExport.Save(reference, [2, 5, 5], path);
+        var x = Tensor.RandN([2, 2, 5, 5], 0, 1, generator: g);
+
+        var imported = OnnxModel.Load(path);
+        imported.Freeze();                                    // frozen: batch norm in inference, so the fold applies
+        foreach (var p in imported.Parameters()) p.RequiresGrad_(true);
+        var y = imported.Forward(new Variable(x));
+        y.Square().Sum().Backward();
+
+        var yRef = reference.Call(new Variable(x));
+        yRef.Square().Sum().Backward();
+        Assert.Equal(yRef.Data.ToArray<float>(), y.Data.ToArray<float>(), new Tolerance(1e-5f));
+        var ours = imported.Parameters().ToList();
+        var theirs = new[] { conv.Weight, conv.Bias!, bn.Weight!, bn.Bias! };
+        Assert.Equal(4, ours.Count);
+        for (int i = 0; i < 4; i++)
+            Assert.Equal(theirs[i].Grad!.Data.ToArray<float>(), ours[i].Grad!.Data.ToArray<float>(), new Tolerance(1e-4f));
+    }
+
+    private sealed class Tolerance(float tol) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tol * (1 + Math.Abs(b));
+        public int GetHashCode(float v) => 0;
+    }
+}
