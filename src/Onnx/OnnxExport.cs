@@ -7,7 +7,7 @@ namespace Engine.Onnx;
 /// <summary>
 /// <see cref="Module"/> → ONNX (opset 13) for inference: Sequential trees of Linear (Gemm), Conv2d,
 /// BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten,
-/// Softmax and Dropout (Identity). The batch dimension is symbolic ("N"). A layer without an ONNX
+/// Softmax, Dropout (Identity) and residual BasicBlocks (Conv, BatchNormalization, Relu, Add). The batch dimension is symbolic ("N"). A layer without an ONNX
 /// mapping fails naming its path and type, before anything is written.
 /// </summary>
 public static class OnnxExport
@@ -123,6 +123,16 @@ public static class OnnxExport
                         [x, Init(P("weight"), scale), Init(P("bias"), bias), Init(P("running_mean"), b.RunningMean), Init(P("running_var"), b.RunningVar)],
                         Float("epsilon", b.Eps), Float("momentum", 1 - b.Momentum));
                 }
+                case BasicBlock block:
+                {
+                    // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the shortcut a 1×1 conv + bn or the identity
+                    var parts = block.Children.ToDictionary(c => c.Name, c => c.Value);
+                    string h = Emit(parts["bn1"], Emit(parts["conv1"], x, P("conv1")), P("bn1"));
+                    h = Node("Relu", P("relu1"), [h]);
+                    h = Emit(parts["bn2"], Emit(parts["conv2"], h, P("conv2")), P("bn2"));
+                    string shortcut = parts.TryGetValue("downsample", out var down) ? Emit(down, x, P("downsample")) : x;
+                    return Node("Relu", P("relu2"), [Node("Add", P("add"), [h, shortcut])]);
+                }
                 case ReLU: return Node("Relu", path, [x]);
                 case LeakyReLU lr: return Node("LeakyRelu", path, [x], Float("alpha", lr.NegativeSlope));
                 case Sigmoid: return Node("Sigmoid", path, [x]);
@@ -136,7 +146,7 @@ public static class OnnxExport
                 case Flatten f when f.EndDim == -1: return Node("Flatten", path, [x], Int("axis", f.StartDim));
                 case Softmax s: return Node("Softmax", path, [x], Int("axis", s.Axis));
                 default:
-                    throw new OnnxException($"OnnxExport: layer '{(path.Length > 0 ? path : "(model)")}' ({m.TypeName}) has no ONNX mapping; exportable: Sequential, Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Softmax");
+                    throw new OnnxException($"OnnxExport: layer '{(path.Length > 0 ? path : "(model)")}' ({m.TypeName}) has no ONNX mapping; exportable: Sequential, BasicBlock, Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Softmax");
             }
         }
     }
