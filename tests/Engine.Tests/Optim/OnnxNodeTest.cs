@@ -1,4 +1,4 @@
-using Engine.Tests.Optim.Onnx;
+using Engine.Onnx.Proto;
 
 namespace Engine.Tests.Optim;
 
