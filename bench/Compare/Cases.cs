@@ -254,20 +254,15 @@ internal static class Cases
 
     // ---- pretrained ResNet18 inference against ONNX Runtime ---------------------------------------
 
-    private static string ResNet18Path() => Path.Combine(
-        typeof(Cases).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "NuGetPackageRoot").Value!,
-        "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
-
     private static CaseSetup ResNet18Inference(string name, int batch, int side)
     {
-        var model = Engine.Onnx.OnnxModel.Load(ResNet18Path());
+        var model = Engine.Onnx.OnnxModel.Load(Engine.Onnx.PretrainedModels.ResNet18Path);
         model.Eval();
         var x = Tensor.Rand([batch, 3, side, side], -115, 140);
         var input = x.ToArray<float>();
         var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
         var session = new Microsoft.ML.OnnxRuntime.InferenceSession(
-            Engine.Onnx.OnnxRewrite.ForOtherInputSizes(File.ReadAllBytes(ResNet18Path()), globalFinalPool: side != 224), options);
+            Engine.Onnx.OnnxRewrite.ForOtherInputSizes(File.ReadAllBytes(Engine.Onnx.PretrainedModels.ResNet18Path), globalFinalPool: side != 224), options);
         var feed = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("Input247",
             new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, [batch, 3, side, side])) };
         float[] Ours()

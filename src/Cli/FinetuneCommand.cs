@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Reflection;
 using Engine.Data;
 using Engine.Layers;
 using Engine.Onnx;
@@ -29,7 +28,7 @@ internal static class FinetuneCommand
     /// <summary>The pretrained backbone (or the one at <paramref name="modelPath"/>) with a new 10-class head.</summary>
     public static (Sequential Net, OnnxModel Backbone, Linear Head) CreateNet(string? modelPath, Generator generator)
     {
-        string path = modelPath ?? DefaultModelPath();
+        string path = modelPath ?? PretrainedModels.ResNet18Path;
         OnnxModel backbone;
         try { backbone = OnnxModel.Load(path); }
         catch (OnnxException e) { throw new CliException(e.Message + (modelPath is null ? " (run 'dotnet restore' to download the pretrained ResNet18)" : "")); }
@@ -66,15 +65,6 @@ internal static class FinetuneCommand
         return command;
     }
 
-    /// <summary>Where restore put the pretrained ResNet18 (the Cli project's PackageDownload).</summary>
-    public static string DefaultModelPath()
-    {
-        string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? typeof(FinetuneCommand).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        return Path.Combine(root, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
-    }
-
     /// <summary>Grey [0, 1] 28×28 → 3 × side × side, BGR on 0-255 minus the ImageNet means the model was trained with.</summary>
     public static ITransform Preprocess(int side) => new Compose(
         new Resize(side, side), new GreyToRgb(),
@@ -87,12 +77,7 @@ internal static class FinetuneCommand
         if (o.TrainSize < 10) throw new CliException($"--train-size {o.TrainSize} must be at least 10");
         if (o.HeadEpochs < 1 || o.TuneEpochs < 0) throw new CliException("--head-epochs must be at least 1 and --tune-epochs at least 0");
         var device = Common.ParseDevice(o.Device);
-        string modelPath = o.ModelPath ?? DefaultModelPath();
-        OnnxModel Backbone()
-        {
-            try { return OnnxModel.Load(modelPath); }
-            catch (OnnxException e) { throw new CliException(e.Message + (o.ModelPath is null ? " (run 'dotnet restore' to download the pretrained ResNet18)" : "")); }
-        }
+        string modelPath = o.ModelPath ?? PretrainedModels.ResNet18Path;
         var (trainAll, testAll) = Common.LoadData(o.Data);
         var train = Datasets.RandomSplit(trainAll, [Math.Min(o.TrainSize, trainAll.Count), trainAll.Count - Math.Min(o.TrainSize, trainAll.Count)], o.Seed)[0];
         var (fit, validation) = Datasets.TrainValidationSplit(train, 0.1, o.Seed);
@@ -153,8 +138,8 @@ internal static class FinetuneCommand
         if (!o.SkipScratch)
         {
             clock.Restart();
-            var fresh = Backbone().ResetParameters(new Generator(o.Seed + 7));
-            var scratchNet = new Sequential(fresh, new Flatten(), new Linear(512, 10, generator: new Generator(o.Seed)));
+            var (scratchNet, fresh, _) = CreateNet(o.ModelPath, new Generator(o.Seed));
+            fresh.ResetParameters(new Generator(o.Seed + 7));
             scratchNet.To(device);
             using var opt = new Adam(scratchNet.Parameters(), o.LearningRate);
             Fit("scratch (all layers)", scratchNet, loss, opt, Loader(fit, true), Loader(validation, false), o.HeadEpochs + o.TuneEpochs, output, o.Quiet);

@@ -23,7 +23,7 @@ public sealed class FinetuneCliTests : IDisposable
     {
         string outDir = Path.Combine(_dir, "run");
         var (code, text) = Finetune(new FinetuneOptions(TrainSize: 40, TestSize: 16, ImageSize: 32, HeadEpochs: 1, TuneEpochs: 1,
-            BatchSize: 8, Out: outDir, Json: true, ModelPath: PretrainedFiles.ResNet18));
+            BatchSize: 8, Out: outDir, Json: true, ModelPath: Engine.Onnx.PretrainedModels.ResNet18Path));
         Assert.Equal(0, code);
         Assert.Contains("phase 2: last stage unfrozen", text);
         Assert.Contains("same network from scratch", text);

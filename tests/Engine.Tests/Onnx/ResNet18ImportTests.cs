@@ -1,17 +1,8 @@
-using System.Reflection;
 using Engine.Onnx;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Engine.Tests;
-
-/// <summary>Where restore put the pretrained ResNet18 (PackageDownload of Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1).</summary>
-internal static class PretrainedFiles
-{
-    public static string ResNet18 { get; } = Path.Combine(
-        typeof(PretrainedFiles).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NuGetPackageRoot").Value!,
-        "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
-}
 
 /// <summary>
 /// The pretrained ResNet18 (CNTK export, opset 8, asymmetric pads, BatchNormalization not folded)
@@ -20,7 +11,7 @@ internal static class PretrainedFiles
 /// </summary>
 public sealed class ResNet18ImportTests
 {
-    private static OnnxModel Load() => OnnxModel.Load(PretrainedFiles.ResNet18);
+    private static OnnxModel Load() => OnnxModel.Load(PretrainedModels.ResNet18Path);
 
     [Fact]
     public void Imports_with_named_parameters_buffers_and_the_declared_input()
@@ -58,7 +49,7 @@ public sealed class ResNet18ImportTests
         float[] ours;
         using (GradMode.NoGrad())
             ours = model.Forward(new Variable(Tensor.FromArray(data).Reshape(shape))).Data.Reshape(-1).ToArray<float>();
-        byte[] bytes = File.ReadAllBytes(PretrainedFiles.ResNet18);
+        byte[] bytes = File.ReadAllBytes(PretrainedModels.ResNet18Path);
         bytes = OnnxRewrite.ForOtherInputSizes(bytes, globalFinalPool: side != 224);
         float[] theirs = OrtRun(bytes, "Input247", data, shape);
         Assert.Equal(theirs.Length, ours.Length);
