@@ -12,6 +12,9 @@ using Xunit.Sdk;
 // 2. timings of SGEMM, conv2d on ResNet18's shapes, softmax and a LeNet training step, written to
 //    DIR/ours.json for bench/gpu/torch_bench.py to set beside PyTorch's.
 // --quick shrinks every size (for a smoke run on ILGPU's CPU accelerator: --device ilgpu-cpu --quick).
+// Environment, for diagnosing the conformance part: GPUCHECK_FILTER=a,b runs only the cases whose name
+// contains one of the parts; GPUCHECK_VERBOSE=1 prints each case's name first; GPUCHECK_GC=1 runs a full
+// garbage collection after each case (how the buffer-lifetime bug of issue 4 was reproduced).
 
 string? deviceArg = null, outDir = ".";
 bool quick = false;
@@ -37,7 +40,7 @@ Directory.CreateDirectory(outDir);
 var backend = (IlgpuBackend)typeof(Device).GetProperty("Backend", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(device)!;
 Console.WriteLine($"device {device}: {backend.DeviceName}");
 var clock = Stopwatch.StartNew();
-if (Environment.GetEnvironmentVariable("GPUCHECK_NOWARM") != "1") backend.WarmUp();
+backend.WarmUp();
 Console.WriteLine($"kernel warm-up (compilation of the common kernels): {clock.Elapsed.TotalSeconds:F1} s");
 
 // ---- 1. conformance ------------------------------------------------------------------------

@@ -240,8 +240,11 @@ public sealed partial class IlgpuBackend
     }
 
     private Action<Index1D, T1, T2, T3> K<T1, T2, T3>(Action<Index1D, T1, T2, T3> k)
-        where T1 : struct where T2 : struct where T3 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3) => { lock (_launch) { f(i, a1, a2, a3); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3) => { lock (_launch) { f(i, a1, a2, a3); AfterLaunch(); } };
+    }
 
     // ---- indexing ----------------------------------------------------------------------------
 
@@ -348,8 +351,11 @@ public sealed partial class IlgpuBackend
             n, V<T>(src), V<T>(y), idx.View<long>(), lines, s[0], s[1], s[2], length, src.Layout.Strides[axis], y.Layout.Strides[axis], dense[axis]);
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } };
+    }
 
     // ---- warm-up -----------------------------------------------------------------------------
 

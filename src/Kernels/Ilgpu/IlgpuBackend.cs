@@ -180,8 +180,6 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     /// accelerator each launch also completes before the next, so an error surfaces at the op that
     /// caused it. GPUs keep asynchronous, stream-ordered launches.
     /// </summary>
-    private static TDelegate Synced<TDelegate>(TDelegate kernel, Func<TDelegate, TDelegate> wrap) where TDelegate : Delegate => wrap(kernel);
-
     private void AfterLaunch()
     {
         if (Kind == IlgpuKind.Cpu) _accelerator.Synchronize();
@@ -192,49 +190,82 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     /// <summary>Loads (once) and returns an auto-grouped kernel over a 1-D index.</summary>
     private Action<Index1D, T1, T2, T3, T4, T5, T6> K<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4> K<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4) => { lock (_launch) { f(i, a1, a2, a3, a4); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4) => { lock (_launch) { f(i, a1, a2, a3, a4); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5> K<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5) => { lock (_launch) { f(i, a1, a2, a3, a4, a5); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5) => { lock (_launch) { f(i, a1, a2, a3, a4, a5); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7> K<T1, T2, T3, T4, T5, T6, T7>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> K<T1, T2, T3, T4, T5, T6, T7, T8>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> K<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } };
+    }
 
     private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12); AfterLaunch(); } };
+    }
 
     /// <summary>Loads (once) an explicitly grouped kernel.</summary>
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } };
+    }
 
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9> G<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } };
+    }
 
     private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct =>
-        Synced(Load(k.Method, () => _accelerator.LoadStreamKernel(k)), f => (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } });
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct
+    {
+        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
+        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } };
+    }
 
     private static ArrayView<T> V<T>(in BufferView v) where T : unmanaged => ((IlgpuBuffer)v.Buffer).View<T>();
 
