@@ -37,6 +37,7 @@ public sealed partial class OnnxModel : Module
     private double? _batchNormMomentum;
     private readonly Dictionary<NodeProto, NodeProto> _convToBatchNorm = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<NodeProto> _foldedNow = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<NodeProto, FoldedConv> _foldCache = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
     public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>

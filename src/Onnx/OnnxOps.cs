@@ -50,12 +50,26 @@ public sealed partial class OnnxModel
                     Variable P(int i) => values.TryGetValue(bn.Input[i], out var v) ? v : throw new OnnxException($"{Source}: node {Describe(bn)}: input '{bn.Input[i]}' is missing");
                     var mean = _constants.GetValueOrDefault(bn.Input[3]) ?? P(3).Data;
                     var variance = _constants.GetValueOrDefault(bn.Input[4]) ?? P(4).Data;
-                    var w = X(1);
-                    int k = w.Shape[0];
-                    var s = P(1) / new Variable((variance + bnA.Float("epsilon", 1e-5f)).Sqrt());
-                    var folded = w * s.Reshape(k, 1, 1, 1);
-                    var b = input(2);
-                    var shift = b is null ? P(2) - new Variable(mean) * s : (b - new Variable(mean)) * s + P(2);
+                    var (w, b, gamma, beta) = (X(1), input(2), P(1), P(2));
+                    double eps = bnA.Float("epsilon", 1e-5f);
+                    Variable folded, shift;
+                    if (GradMode.IsEnabled && (w.RequiresGrad || b is { RequiresGrad: true } || gamma.RequiresGrad || beta.RequiresGrad))
+                        (folded, shift) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
+                    else
+                    {
+                        // nothing needs a gradient: reuse the folded tensors while none of their sources changed
+                        Tensor?[] sources = [w.Data, b?.Data, gamma.Data, beta.Data, mean, variance];
+                        if (!_foldCache.TryGetValue(node, out var cached) || !cached.Matches(sources))
+                        {
+                            using (GradMode.NoGrad())
+                            {
+                                var (fw, fs) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
+                                cached?.Dispose();
+                                _foldCache[node] = cached = new FoldedConv(sources, TensorScope.Escape(fw.Data), TensorScope.Escape(fs.Data));
+                            }
+                        }
+                        (folded, shift) = (new Variable(cached.Weight), new Variable(cached.Shift));
+                    }
                     _foldedNow.Add(bn);
                     return [Conv(node, a, X(0), folded, shift)];
                 }
@@ -181,6 +195,41 @@ public sealed partial class OnnxModel
         var (top, bottom) = Same(x.Shape[2], kh, stride.H, dilation.H);
         var (left, right) = Same(x.Shape[3], kw, stride.W, dilation.W);
         return new Padding2d(top, left, bottom, right);
+    }
+
+    /// <summary>
+    /// A convolution's weights and bias with the following BatchNormalization folded in:
+    /// w' = w·s and b' = (b − mean)·s + β, with s = γ / √(var + ε) per output channel.
+    /// </summary>
+    private static (Variable Weight, Variable Shift) FoldBatchNorm(Variable w, Variable? b, Variable gamma, Variable beta, Tensor mean, Tensor variance, double eps)
+    {
+        var s = gamma / new Variable((variance + eps).Sqrt());
+        var folded = w * s.Reshape(w.Shape[0], 1, 1, 1);
+        var shift = b is null ? beta - new Variable(mean) * s : (b - new Variable(mean)) * s + beta;
+        return (folded, shift);
+    }
+
+    /// <summary>Folded weights kept between calls, with the identity and version of every tensor they came from.</summary>
+    private sealed class FoldedConv(Tensor?[] sources, Tensor weight, Tensor shift) : IDisposable
+    {
+        private readonly int[] _versions = [.. sources.Select(t => t?.Version ?? 0)];
+
+        public Tensor Weight { get; } = weight;
+        public Tensor Shift { get; } = shift;
+
+        /// <summary>True when <paramref name="now"/> are the same tensors as before, none written since.</summary>
+        public bool Matches(Tensor?[] now)
+        {
+            for (int i = 0; i < now.Length; i++)
+                if (!ReferenceEquals(now[i], sources[i]) || (now[i]?.Version ?? 0) != _versions[i]) return false;
+            return true;
+        }
+
+        public void Dispose()
+        {
+            Weight.Dispose();
+            Shift.Dispose();
+        }
     }
 
     private Variable Conv(NodeProto node, Attributes a, Variable x, Variable w, Variable? b)

@@ -1,3 +1,5 @@
+using FsCheck.Xunit;
+
 namespace Engine.Tests;
 
 /// <summary>Max and average pooling, forward and backward, against direct loops with PyTorch's rules.</summary>
@@ -90,4 +92,33 @@ public abstract class PoolTests
     }
 }
 
-public sealed class CpuPoolTests : PoolTests;
+public sealed class CpuPoolTests : PoolTests
+{
+    /// <summary>
+    /// Float32 max pooling of rows with at least eight interior columns runs eight columns at a time
+    /// (MaxPoolRowVector); float64 runs the scalar loop. On integer-valued data (many ties), with NaN and
+    /// −∞ sprinkled in, both must give the same maxima and the same indices: the first maximum in
+    /// window order, a NaN winning.
+    /// </summary>
+    [Property(MaxTest = 80)]
+    public bool Vectorised_float32_max_pooling_matches_the_scalar_float64_loop(int seed)
+    {
+        var rng = new Random(seed);
+        int kh = rng.Next(1, 5), kw = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
+        int dh = rng.Next(1, 3), dw = rng.Next(1, 3);
+        int h = rng.Next(dh * (kh - 1) + 1, 20), w = rng.Next(Math.Max(dw * (kw - 1) + 1, 8), 48);
+        var pad = new Padding2d(rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2), rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2));
+        var o = new Pool2dOptions(new Size2d(kh, kw)) { Stride = new Size2d(sh, sw), Dilation = new Size2d(dh, dw), Padding = pad, CeilMode = rng.Next(2) == 0 };
+        var values = new double[2 * 3 * h * w];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = rng.Next(50) switch { 0 => double.NaN, 1 => double.NegativeInfinity, var k => k % 5 };
+        using var scope = Tensor.Scope();
+        var x64 = Tensor.FromArray(values, 2, 3, h, w);
+        var x32 = x64.To(DType.Float32);
+        var (v64, i64) = x64.MaxPool2dWithIndices(o);
+        var (v32, i32) = x32.MaxPool2dWithIndices(o);
+        var a = v64.ToArray<double>();
+        var b = v32.To(DType.Float64).ToArray<double>();
+        return a.Zip(b).All(p => p.First.Equals(p.Second)) && i64.ToArray<long>().SequenceEqual(i32.ToArray<long>());
+    }
+}

@@ -105,30 +105,44 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private static void ConvForwardSmallMaps<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
     {
-        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W, RS = g.R * g.S;
         long np = (long)g.N * P;
-        T* col = (T*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(Q * np * sizeof(T)), 64);
-        T* tmp = (T*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(g.Kg * np * sizeof(T)), 64);
-        try
+        // the scratch buffers are reused from call to call: fresh pages would cost more than the arithmetic
+        nint col = (nint)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
+        T* tmp = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
+        // source[(r·S + s)·P + p]: the offset in a channel plane that tap (r, s) of output pixel p reads, or -1 in the padding
+        int* source = stackalloc int[RS * P];
+        for (int r = 0; r < g.R; r++)
+            for (int s = 0; s < g.S; s++)
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        int ih = oh * g.StrideH - g.PadTop + r * g.DilationH, iw = ow * g.StrideW - g.PadLeft + s * g.DilationW;
+                        source[(r * g.S + s) * P + oh * g.OW + ow] = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W ? ih * g.W + iw : -1;
+                    }
+        nint psrc = (nint)source;
+        int parts = Math.Min(g.N, WorkerPool.Threads);
+        for (int gr = 0; gr < g.Groups; gr++)
         {
-            for (int gr = 0; gr < g.Groups; gr++)
+            WorkerPool.Run(parts, part =>
             {
-                nint pcol = (nint)col;
-                WorkerPool.Run(Math.Min(g.N, WorkerPool.Threads), part =>
+                int* src = (int*)psrc;
+                for (int n = g.N * part / parts; n < g.N * (part + 1) / parts; n++)
                 {
-                    for (int n = g.N * part / Math.Min(g.N, WorkerPool.Threads); n < g.N * (part + 1) / Math.Min(g.N, WorkerPool.Threads); n++)
-                        Im2Col(g, (T*)px + ((long)n * g.C + gr * g.Cg) * HW, (T*)pcol + (long)n * P, np);
-                });
-                Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>(col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
-                for (int n = 0; n < g.N; n++)
-                    for (int k = 0; k < g.Kg; k++)
-                        new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));
-            }
-        }
-        finally
-        {
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(col);
-            System.Runtime.InteropServices.NativeMemory.AlignedFree(tmp);
+                    T* x = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
+                    T* dst = (T*)col + (long)n * P;
+                    for (int c = 0; c < g.Cg; c++, x += HW)
+                        for (int t = 0; t < RS; t++, dst += np)
+                        {
+                            int* offsets = src + t * P;
+                            for (int p = 0; p < P; p++) dst[p] = offsets[p] >= 0 ? x[offsets[p]] : default;
+                        }
+                }
+            });
+            Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>((T*)col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
+            for (int n = 0; n < g.N; n++)
+                for (int k = 0; k < g.Kg; k++)
+                    new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));
         }
     }
 

@@ -9,7 +9,7 @@ namespace Engine.Kernels;
 internal static unsafe class ThreadScratch
 {
     /// <summary>The named uses; each has its own buffer so nested uses do not collide.</summary>
-    public enum Slot { GemmA, GemmB, GemmTransposedA, Columns, Partial, Weights, Flipped, Count }
+    public enum Slot { GemmA, GemmB, GemmTransposedA, Columns, Partial, Weights, Flipped, SmallMapColumns, SmallMapProducts, Count }
 
     [ThreadStatic] private static Buffers? t_buffers;
 

@@ -116,6 +116,66 @@ public sealed class OnnxBatchNormFoldingTests : IDisposable
             Assert.Equal(theirs[i].Grad!.Data.ToArray<float>(), ours[i].Grad!.Data.ToArray<float>(), new Tolerance(1e-4f));
     }
 
+    /// <summary>
+    /// Without gradients the folded weights are kept between calls; writing any of their sources
+    /// (a parameter updated in place, a loaded state dict) must make the next call fold again.
+    /// </summary>
+    [Fact]
+    public void Cached_folded_weights_follow_changes_to_their_sources()
+    {
+        using var scope = Tensor.Scope();
+        var g = new Generator(5);
+        var conv = new Conv2d(2, 3, 3, padding: 1, generator: g);
+        var bn = new BatchNorm2d(3);
+        bn.RunningMean.CopyFrom(Tensor.Rand([3], -0.5, 0.5, generator: g));
+        bn.RunningVar.CopyFrom(Tensor.Rand([3], 0.5, 2, generator: g));
+        var reference = new Sequential(conv, bn);
+        reference.Eval();
+        string path = Path.Combine(_dir, "convbn-cache.onnx");
+        OnnxExport.Save(reference, [2, 5, 5], path);
+        var x = new Variable(Tensor.RandN([2, 2, 5, 5], 0, 1, generator: g));
+        var imported = OnnxModel.Load(path);
+        imported.Eval();
+
+        float[] Ours()
+        {
+            using (GradMode.NoGrad()) return imported.Forward(x).Data.ToArray<float>();
+        }
+        float[] Reference()
+        {
+            using (GradMode.NoGrad()) return reference.Call(x).Data.ToArray<float>();
+        }
+
+        var first = Ours();
+        Assert.Equal(Reference(), first, new Tolerance(1e-5f));
+        Assert.Equal(first, Ours());                                   // the cached fold gives the same numbers
+
+        // each source in turn, written in place on both sides: conv weight and bias, BN scale and shift,
+        // running mean and variance (kept positive)
+        var ours = imported.Parameters().Select(p => p.Data).Concat(imported.NamedBuffers().Select(b => b.Value)).ToList();
+        Tensor[] theirs = [conv.Weight.Data, conv.Bias!.Data, bn.Weight!.Data, bn.Bias!.Data, bn.RunningMean, bn.RunningVar];
+        Assert.Equal(theirs.Length, ours.Count);
+        for (int i = 0; i < theirs.Length; i++)
+        {
+            Assert.Equal(theirs[i].Shape.ToArray(), ours[i].Shape.ToArray());
+            using var delta = Tensor.Rand(ours[i].Shape.ToArray(), i == 5 ? 0 : -0.3, 0.3, generator: g);
+            ours[i].AddInPlace(delta, 1);
+            theirs[i].AddInPlace(delta, 1);
+            var now = Ours();
+            Assert.NotEqual(first, now);
+            Assert.Equal(Reference(), now, new Tolerance(1e-5f));
+            first = now;
+        }
+
+        // a state dict loaded over the model
+        var state = imported.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+        using var change = Tensor.Rand(conv.Weight.Shape.ToArray(), -0.3, 0.3, generator: g);
+        state.First(kv => kv.Value.Rank == 4).Value.AddInPlace(change, 1);
+        conv.Weight.Data.AddInPlace(change, 1);
+        imported.LoadStateDict(state);
+        Assert.Equal(Reference(), Ours(), new Tolerance(1e-5f));
+    }
+
     private sealed class Tolerance(float tol) : IEqualityComparer<float>
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tol * (1 + Math.Abs(b));
