@@ -30,6 +30,7 @@ internal static class Cases
         new("mlp_step_b128", () => TrainingStep("mlp_step_b128", () => Models.Mlp(), TorchMlp, 128, MlpLayers)),
         new("lenet_step_b128", () => TrainingStep("lenet_step_b128", () => Models.LeNet(), TorchLeNet, 128, LeNetLayers)),
         new("resnet18_infer_64_b32", () => ResNet18Inference("resnet18_infer_64_b32", 32, 64)),
+        new("resnet18_finetune_64_b32", () => ResNet18Finetune("resnet18_finetune_64_b32", 32, 64)),
     ];
 
     /// <summary>
@@ -289,6 +290,101 @@ internal static class Cases
             Check = () => RelDiff(Ours(), Theirs()),
         };
         return new CaseSetup([pair], x, session, options);
+    }
+
+    // ---- fine-tuning the pretrained ResNet18 against libtorch ---------------------------------------
+
+    /// <summary>
+    /// One step of <c>engine finetune</c>'s second phase on both sides: the pretrained ResNet18 with its
+    /// backbone frozen (batch norms on running statistics) except the last stage, a new Linear(512, 10)
+    /// head, Adam at 1e-3 for the head and 1e-4 for the last stage; zero grads, forward, cross-entropy,
+    /// backward, step. libtorch runs the same ONNX graph through <see cref="TorchOnnx"/> from the same
+    /// weights, so the check compares losses and gradients.
+    /// </summary>
+    private static CaseSetup ResNet18Finetune(string name, int batch, int side)
+    {
+        var backbone = Engine.Onnx.OnnxModel.Load(Engine.Onnx.PretrainedModels.ResNet18Path);
+        var head = new Linear(512, 10, generator: new Generator(7));
+        var net = new Sequential(backbone, new Flatten(), head);
+        backbone.Freeze();
+        backbone.UnfreezeLastStage();
+        var opt = new Adam([new ParamGroup(head.Parameters()), new ParamGroup(backbone.LastStageParameters(), learningRate: 1e-4)], 1e-3);
+        var loss = new CrossEntropyLoss();
+        var x = Tensor.Rand([batch, 3, side, side], -115, 140);
+        var y = Tensor.RandInt(0, 10, [batch]);
+
+        var tbackbone = new TorchOnnx(File.ReadAllBytes(Engine.Onnx.PretrainedModels.ResNet18Path), backbone);
+        var tw = torch.nn.Parameter(Torch(head.Weight.Data), requires_grad: true);
+        var tb = torch.nn.Parameter(Torch(head.Bias!.Data), requires_grad: true);
+        // two Adams, one per learning rate: the same arithmetic as one Adam with two parameter groups
+        var toptHead = torch.optim.Adam(new[] { tw, tb }, 1e-3);
+        var toptLast = torch.optim.Adam(tbackbone.Trainable.Select(t => (TorchSharp.Modules.Parameter)t.Theirs), 1e-4);
+        var tx = Torch(x);
+        var ty = torch.tensor(y.ToArray<long>(), [batch]);
+
+        Variable OursStep()
+        {
+            opt.ZeroGrad();
+            var l = loss.Call(net.Call(new Variable(x)), new Variable(y));
+            l.Backward();
+            opt.Step();
+            return l;
+        }
+
+        TT TorchStep()
+        {
+            toptHead.zero_grad();
+            toptLast.zero_grad();
+            var features = tbackbone.Forward(tx).flatten(1);
+            var l = torch.nn.functional.cross_entropy(torch.nn.functional.linear(features, tw, tb), ty);
+            l.backward();
+            toptHead.step()?.Dispose();
+            toptLast.step()?.Dispose();
+            return l;
+        }
+
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "images/s",
+            WorkPerCall = batch,
+            UnitScale = 1,
+            InferenceMode = false,
+            Mode = $"engine finetune's phase 2 step, batch {batch} at {side}x{side}: the pretrained ResNet18 frozen except its last stage " +
+                   $"({tbackbone.Trainable.Count} tensors), new Linear(512, 10) head, Adam 1e-3 (head) / 1e-4 (last stage), cross-entropy; " +
+                   "ours: OnnxModel + Sequential + Adam with two parameter groups inside Tensor.Scope(); libtorch: the same ONNX graph in torch.nn.functional ops " +
+                   "(conv2d, batch_norm on running statistics, max_pool2d, F.pad for CNTK's asymmetric pads), two torch.optim.Adam, autograd, inside torch.NewDisposeScope(); " +
+                   "rel diff: worst of the losses of steps 1-3 and the trainable gradients of step 1, from the same weights",
+            Ours = () =>
+            {
+                using (Tensor.Scope()) OursStep();
+            },
+            Theirs = () =>
+            {
+                using (torch.NewDisposeScope()) TorchStep();
+            },
+            Check = () =>
+            {
+                double d = 0;
+                for (int step = 1; step <= 3; step++)
+                {
+                    using var scope = Tensor.Scope();
+                    using var tscope = torch.NewDisposeScope();
+                    float ourLoss = OursStep().Data.Item<float>();
+                    float theirLoss = TorchStep().item<float>();
+                    d = Math.Max(d, RelDiff([ourLoss], [theirLoss]));
+                    if (step > 1) continue;
+                    foreach (var (ours, theirs) in tbackbone.Trainable.Select(t => ((Variable)t.Ours, t.Theirs)).Append((head.Weight, tw)).Append((head.Bias!, tb)))
+                    {
+                        if (ours.Grad is not { } g || theirs.grad is not { } tg)
+                            return double.PositiveInfinity;
+                        d = Math.Max(d, RelDiff(g.Data, tg));
+                    }
+                }
+                return d;
+            },
+        };
+        return new CaseSetup([pair], new OwnedModel(net, opt), x, y, tbackbone, tw, tb, toptHead, toptLast, tx, ty);
     }
 
     // ---- add ------------------------------------------------------------------------------------

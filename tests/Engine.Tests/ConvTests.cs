@@ -25,6 +25,8 @@ public abstract class ConvTests
         new(2, 3, 4, 4, 2, 5, 5, 1, 2, 1, 1),                                   // kernel larger than input, padded
         new(3, 8, 2, 2, 6, 3, 3, 1, 1, 1, 1),                                   // a ResNet's last stage: 2x2 maps, batched columns
         new(2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 2),                                   // small maps, strided, grouped
+        new(3, 4, 4, 4, 6, 3, 3, 1, new Padding2d(2, 1, 0, 2), 2, 1),           // small maps, dilated, asymmetric: 2x3 outputs
+        new(2, 3, 2, 2, 4, 1, 1, 1, 1, 1, 1),                                   // small maps, padded 1x1: input gradient by col2im
         new(1, 32, 20, 20, 8, 3, 3, 1, 1, 1, 1),                                // a column matrix too big to build whole
         new(1, 32, 47, 47, 8, 3, 3, 2, new Padding2d(1, 0, 0, 1), 1, 2),        // the same, strided, asymmetric, grouped
     ];
@@ -71,7 +73,7 @@ public abstract class ConvTests
     {
         var d = new TheoryData<int, DType, string>();
         for (int i = 0; i < Cases.Length; i++)
-            foreach (var path in new[] { "auto", "gemm", "direct" })
+            foreach (var path in new[] { "auto", "gemm", "direct", "per-image" })
             {
                 d.Add(i, DType.Float32, path);
                 d.Add(i, DType.Float64, path);
@@ -79,20 +81,25 @@ public abstract class ConvTests
         return d;
     }
 
-    /// <summary>Runs <paramref name="body"/> with the forward path forced: "gemm" (im2col panels), "direct", or "auto".</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> with the path forced: "gemm" (im2col panels), "direct", "per-image" (tiny
+    /// maps too, instead of the whole batch's columns in one product), or "auto".
+    /// </summary>
     private static void WithPath(string path, Action body)
     {
-        bool saveUse = Engine.Kernels.CpuBackend.UseDirectConv;
+        bool saveUse = Engine.Kernels.CpuBackend.UseDirectConv, saveSmall = Engine.Kernels.CpuBackend.UseSmallMaps;
         int saveMin = Engine.Kernels.DirectConv.MinTaps;
         try
         {
             if (path == "gemm") Engine.Kernels.CpuBackend.UseDirectConv = false;
             if (path == "direct") Engine.Kernels.DirectConv.MinTaps = 1;
+            if (path == "per-image") Engine.Kernels.CpuBackend.UseSmallMaps = false;
             body();
         }
         finally
         {
             Engine.Kernels.CpuBackend.UseDirectConv = saveUse;
+            Engine.Kernels.CpuBackend.UseSmallMaps = saveSmall;
             Engine.Kernels.DirectConv.MinTaps = saveMin;
         }
     }

@@ -57,12 +57,12 @@ public sealed unsafe partial class CpuBackend
             for (int n = 0; n < g.N; n++) image(n, true);
     }
 
-    /// <summary>Output maps up to this many pixels go through <see cref="ConvForwardSmallMaps{T}"/>.</summary>
+    /// <summary>Output maps up to this many pixels (and more than one image) go through the batched products of <see cref="SmallMaps"/>.</summary>
     internal const int SmallMapPixels = 16;
 
     private static void ConvForward<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
     {
-        if (g.OH * g.OW <= SmallMapPixels && g.N > 1 && !IsPointwise(g))
+        if (SmallMaps(g))
         {
             ConvForwardSmallMaps<T>(g, px, pw, py);
             return;
@@ -97,21 +97,29 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    // ---- tiny output maps: the whole batch in one product ------------------------------------------
+    //
+    // A ResNet's last stages work on 4×4 and 2×2 maps: per image, the products above would be K × (a few
+    // pixels) × C·R·S, far too narrow for the GEMM (and for DirectConv's pixel blocks). Instead the whole
+    // batch's columns form one matrix col[C·R·S, N·P] (column n·P + p is pixel p of image n), and
+    //   forward          y'[K, N·P]   = w[K, Q] · col                 then y[n, k, p] = y'[k, n·P + p]
+    //   backward-input   dcol[Q, N·P] = wᵀ · dy'                      then col2im per image
+    //   backward-weight  dw[K, Q]     = dy'[K, N·P] · colᵀ
+    // where dy'[k, n·P + p] = dy[n, k, p]. Each is one product large enough for the GEMM's blocking.
+
+    /// <summary>Use the batched products above for output maps of at most <see cref="SmallMapPixels"/> pixels (tests switch it off).</summary>
+    internal static bool UseSmallMaps = true;
+
+    private static bool SmallMaps(Conv2dGeometry g) => UseSmallMaps && g.OH * g.OW <= SmallMapPixels && g.N > 1;
+
     /// <summary>
-    /// Tiny output maps (a ResNet's last stages: 4×4, 2×2): per image, the product would be K × (a few
-    /// pixels) × C·R·S, far too narrow for the GEMM (and for DirectConv's 16-pixel blocks). Instead the
-    /// whole batch's columns form one [C·R·S, N·P] matrix, one product gives [K, N·P], and a transpose
-    /// puts it in [N, K, P] order.
+    /// source[(r·S + s)·P + p]: the offset within a channel plane that tap (r, s) of output pixel p reads, or −1
+    /// where it falls in the padding.
     /// </summary>
-    private static void ConvForwardSmallMaps<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
+    private static int[] SmallMapSources(Conv2dGeometry g)
     {
-        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W, RS = g.R * g.S;
-        long np = (long)g.N * P;
-        // the scratch buffers are reused from call to call: fresh pages would cost more than the arithmetic
-        nint col = (nint)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
-        T* tmp = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
-        // source[(r·S + s)·P + p]: the offset in a channel plane that tap (r, s) of output pixel p reads, or -1 in the padding
-        int* source = stackalloc int[RS * P];
+        int P = g.OH * g.OW;
+        var source = new int[g.R * g.S * P];
         for (int r = 0; r < g.R; r++)
             for (int s = 0; s < g.S; s++)
                 for (int oh = 0; oh < g.OH; oh++)
@@ -120,39 +128,124 @@ public sealed unsafe partial class CpuBackend
                         int ih = oh * g.StrideH - g.PadTop + r * g.DilationH, iw = ow * g.StrideW - g.PadLeft + s * g.DilationW;
                         source[(r * g.S + s) * P + oh * g.OW + ow] = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W ? ih * g.W + iw : -1;
                     }
-        nint psrc = (nint)source;
+        return source;
+    }
+
+    /// <summary>col[Q, N·P] of group <paramref name="gr"/> for the whole batch, images spread over threads.</summary>
+    private static void BatchIm2Col<T>(Conv2dGeometry g, int gr, T* x, int* source, T* col) where T : unmanaged
+    {
+        int P = g.OH * g.OW, RS = g.R * g.S, HW = g.H * g.W;
+        long np = (long)g.N * P;
+        nint px = (nint)x, psrc = (nint)source, pcol = (nint)col;
         int parts = Math.Min(g.N, WorkerPool.Threads);
+        WorkerPool.Run(parts, part =>
+        {
+            for (int n = g.N * part / parts; n < g.N * (part + 1) / parts; n++)
+            {
+                T* xc = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
+                T* dst = (T*)pcol + (long)n * P;
+                for (int c = 0; c < g.Cg; c++, xc += HW)
+                    for (int t = 0; t < RS; t++, dst += np)
+                    {
+                        int* offsets = (int*)psrc + t * P;
+                        for (int p = 0; p < P; p++) dst[p] = offsets[p] >= 0 ? xc[offsets[p]] : default;
+                    }
+            }
+        });
+    }
+
+    /// <summary>dy'[Kg, N·P] of group <paramref name="gr"/>: dy'[k, n·P + p] = dy[n, gr·Kg + k, p].</summary>
+    private static void BatchRows<T>(Conv2dGeometry g, int gr, T* dy, T* rows) where T : unmanaged
+    {
+        int P = g.OH * g.OW;
+        long np = (long)g.N * P;
+        for (int n = 0; n < g.N; n++)
+            for (int k = 0; k < g.Kg; k++)
+                new ReadOnlySpan<T>(dy + ((long)n * g.K + gr * g.Kg + k) * P, P).CopyTo(new Span<T>(rows + k * np + (long)n * P, P));
+    }
+
+    private static void ConvForwardSmallMaps<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S;
+        long np = (long)g.N * P;
+        // the scratch buffers are reused from call to call: fresh pages would cost more than the arithmetic
+        T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
+        T* tmp = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
+        fixed (int* source = SmallMapSources(g))
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                BatchIm2Col(g, gr, (T*)px, source, col);
+                Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>(col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
+                for (int n = 0; n < g.N; n++)
+                    for (int k = 0; k < g.Kg; k++)
+                        new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));
+            }
+    }
+
+    private static void ConvBackwardInputSmallMaps<T>(Conv2dGeometry g, nint pdy, nint pw, nint pdx) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, RS = g.R * g.S, HW = g.H * g.W;
+        long np = (long)g.N * P;
+        T* dcol = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
+        T* rows = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
+        new Span<T>((T*)pdx, checked(g.N * g.C * HW)).Clear();
+        var sourceArray = SmallMapSources(g);
         for (int gr = 0; gr < g.Groups; gr++)
         {
+            BatchRows(g, gr, (T*)pdy, rows);
+            // dcol[Q × N·P] = w_gᵀ · dy' : A = w_gᵀ has row stride 1 and column stride Q
+            Gemm.Run(Q, (int)np, g.Kg, (T*)pw + (long)gr * g.Kg * Q, 1, Q, rows, np, 1, dcol, np, 1, accumulate: false, parallel: true);
+            nint pcol = (nint)dcol;
+            int parts = Math.Min(g.N, WorkerPool.Threads);
             WorkerPool.Run(parts, part =>
             {
-                int* src = (int*)psrc;
-                for (int n = g.N * part / parts; n < g.N * (part + 1) / parts; n++)
-                {
-                    T* x = (T*)px + ((long)n * g.C + gr * g.Cg) * HW;
-                    T* dst = (T*)col + (long)n * P;
-                    for (int c = 0; c < g.Cg; c++, x += HW)
-                        for (int t = 0; t < RS; t++, dst += np)
-                        {
-                            int* offsets = src + t * P;
-                            for (int p = 0; p < P; p++) dst[p] = offsets[p] >= 0 ? x[offsets[p]] : default;
-                        }
-                }
+                fixed (int* source = sourceArray)
+                    for (int n = g.N * part / parts; n < g.N * (part + 1) / parts; n++)
+                    {
+                        T* dxc = (T*)pdx + ((long)n * g.C + gr * g.Cg) * HW;
+                        T* src = (T*)pcol + (long)n * P;
+                        for (int c = 0; c < g.Cg; c++, dxc += HW)
+                            for (int t = 0; t < RS; t++, src += np)
+                            {
+                                int* offsets = source + t * P;
+                                for (int p = 0; p < P; p++)
+                                    if (offsets[p] >= 0) dxc[offsets[p]] = Simd.Add(dxc[offsets[p]], src[p]);
+                            }
+                    }
             });
-            Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>((T*)col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
-            for (int n = 0; n < g.N; n++)
-                for (int k = 0; k < g.Kg; k++)
-                    new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));
         }
+    }
+
+    private static void ConvBackwardWeightSmallMaps<T>(Conv2dGeometry g, nint px, nint pdy, nint pdw) where T : unmanaged
+    {
+        int P = g.OH * g.OW, Q = g.Cg * g.R * g.S;
+        long np = (long)g.N * P;
+        T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
+        T* rows = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
+        fixed (int* source = SmallMapSources(g))
+            for (int gr = 0; gr < g.Groups; gr++)
+            {
+                BatchIm2Col(g, gr, (T*)px, source, col);
+                BatchRows(g, gr, (T*)pdy, rows);
+                // dw_g[Kg × Q] = dy'[Kg × N·P] · colᵀ[N·P × Q] : B = colᵀ has row stride 1 and column stride N·P
+                Gemm.Run(g.Kg, Q, (int)np, rows, np, 1, col, 1, np, (T*)pdw + (long)gr * g.Kg * Q, Q, 1, accumulate: false, parallel: true);
+            }
     }
 
     private static void ConvBackwardInput<T>(Conv2dGeometry g, nint pdy, nint pw, nint pdx) where T : unmanaged
     {
-        if (UseDirectConv && TransposedGeometry(g) is { } gt && DirectConv.Applies(gt))
+        // stride 1: a forward convolution of dy (batched for tiny maps, else DirectConv where it applies)
+        if (TransposedGeometry(g) is { } gt && (SmallMaps(gt) || (UseDirectConv && DirectConv.Applies(gt))))
         {
             T* flipped = (T*)ThreadScratch.Get(ThreadScratch.Slot.Flipped, (long)g.C * g.Kg * g.R * g.S * sizeof(T));
             FlipWeights(g, (T*)pw, flipped);
-            DirectConv.Forward(gt, (T*)pdy, flipped, (T*)pdx);
+            if (SmallMaps(gt)) ConvForwardSmallMaps<T>(gt, pdy, (nint)flipped, pdx);
+            else DirectConv.Forward(gt, (T*)pdy, flipped, (T*)pdx);
+            return;
+        }
+        if (SmallMaps(g))
+        {
+            ConvBackwardInputSmallMaps<T>(g, pdy, pw, pdx);
             return;
         }
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
@@ -179,6 +272,11 @@ public sealed unsafe partial class CpuBackend
 
     private static void ConvBackwardWeight<T>(Conv2dGeometry g, nint px, nint pdy, nint pdw) where T : unmanaged
     {
+        if (SmallMaps(g))
+        {
+            ConvBackwardWeightSmallMaps<T>(g, px, pdy, pdw);
+            return;
+        }
         if (UseDirectConv && Vector256.IsHardwareAccelerated)
         {
             DirectConv.BackwardWeight(g, (T*)px, (T*)pdy, (T*)pdw);
@@ -240,15 +338,27 @@ public sealed unsafe partial class CpuBackend
     /// <summary>wt[gr·Cg + c, k, r, s] = w[gr·Kg + k, c, R-1-r, S-1-s]: the weights of <see cref="TransposedGeometry"/>.</summary>
     private static void FlipWeights<T>(Conv2dGeometry g, T* w, T* wt) where T : unmanaged
     {
-        int rs = g.R * g.S;
-        for (int gr = 0; gr < g.Groups; gr++)
-            for (int k = 0; k < g.Kg; k++)
-                for (int c = 0; c < g.Cg; c++)
-                {
-                    T* src = w + ((long)(gr * g.Kg + k) * g.Cg + c) * rs;
-                    T* dst = wt + ((long)(gr * g.Cg + c) * g.Kg + k) * rs;
-                    for (int i = 0; i < rs; i++) dst[i] = src[rs - 1 - i];
-                }
+        // A transpose of (k, c) blocks of R·S values: done in tiles of 32 × 32 blocks, because walking one
+        // side in order makes the other jump a page per block (512 × 512 × 3 × 3: 7 ms of TLB misses, not 1).
+        const int Tile = 32;
+        int rs = g.R * g.S, cTiles = (g.Cg + Tile - 1) / Tile, kTiles = (g.Kg + Tile - 1) / Tile;
+        nint pw = (nint)w, pwt = (nint)wt;
+        int tiles = g.Groups * cTiles * kTiles;
+        int parts = (long)g.K * g.Cg * rs >= StridedLoop.ParallelThreshold ? Math.Min(tiles, WorkerPool.Threads) : 1;
+        WorkerPool.Run(parts, part =>
+        {
+            for (int tile = tiles * part / parts; tile < tiles * (part + 1) / parts; tile++)
+            {
+                int gr = tile / (cTiles * kTiles), c0 = tile / kTiles % cTiles * Tile, k0 = tile % kTiles * Tile;
+                for (int k = k0; k < Math.Min(k0 + Tile, g.Kg); k++)
+                    for (int c = c0; c < Math.Min(c0 + Tile, g.Cg); c++)
+                    {
+                        T* src = (T*)pw + ((long)(gr * g.Kg + k) * g.Cg + c) * rs;
+                        T* dst = (T*)pwt + ((long)(gr * g.Cg + c) * g.Kg + k) * rs;
+                        for (int i = 0; i < rs; i++) dst[i] = src[rs - 1 - i];
+                    }
+            }
+        });
     }
 
     /// <summary>The output columns ow whose input column ow·stride + off lies in [0, size).</summary>
