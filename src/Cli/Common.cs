@@ -32,11 +32,35 @@ internal static class Common
         };
     }
 
-    public static Module CreateModel(string name, Generator? generator = null)
+    /// <summary>A fresh model by name; the fine-tuned ResNet18 gets a head of <paramref name="classes"/> outputs.</summary>
+    public static Module CreateModel(string name, Generator? generator = null, int classes = 10)
     {
-        if (name == FinetuneCommand.ModelName) return FinetuneCommand.CreateNet(null, generator ?? new Generator(0)).Net;
+        if (name == FinetuneCommand.ModelName) return FinetuneCommand.CreateNet(null, generator ?? new Generator(0), classes).Net;
         if (!Models.Names.Contains(name)) throw new CliException($"unknown model '{name}'; known models: {string.Join(", ", Models.Names)}");
         return Models.Create(name, generator: generator);
+    }
+
+    /// <summary>
+    /// Loads a checkpoint (model.safetensors) into <paramref name="model"/>, first checking that its
+    /// classifier (the model's last matrix parameter) has as many classes as the model's: a checkpoint
+    /// trained for other classes is one message naming both counts, and the model is left unchanged.
+    /// </summary>
+    public static void LoadCheckpoint(Module model, string weights, string what)
+    {
+        if (!File.Exists(weights)) throw new CliException($"{weights}: no such checkpoint");
+        Dictionary<string, Tensor> state;
+        try { state = SafeTensors.Load(weights); }
+        catch (EngineException e) { throw new CliException($"{weights}: {e.Message}"); }
+        try
+        {
+            var (name, head) = model.NamedParameters().Last(p => p.Value.Rank == 2);
+            if (state.TryGetValue(name, out var saved) && saved.Rank == 2 && saved.Shape[1] == head.Shape[1] && saved.Shape[0] != head.Shape[0])
+                throw new CliException($"{weights}: the checkpoint's head ({name}, {Errors.Shape(saved.Shape)}) has {saved.Shape[0]} classes but {what} has {head.Shape[0]}; " +
+                                       "use a checkpoint trained for the same classes");
+            model.LoadStateDict(state);
+        }
+        catch (EngineException e) { throw new CliException($"{weights}: {e.Message}"); }
+        finally { foreach (var t in state.Values) t.Dispose(); }
     }
 
     /// <summary>The device named by <c>--device</c>: cpu, cuda[:N], opencl[:N], ilgpu-cpu, or auto (<see cref="Device.Default"/>).</summary>

@@ -24,16 +24,8 @@ internal static class EvalCommand
     {
         if (!Directory.Exists(modelDir)) throw new CliException($"{modelDir}: no such model folder");
         var config = RunConfig.Load(Path.Combine(modelDir, "config.json"));
-        var model = Common.CreateModel(config.Model);
-        string weights = Path.Combine(modelDir, "model.safetensors");
-        try
-        {
-            model.Load(weights);
-        }
-        catch (EngineException e)
-        {
-            throw new CliException($"{weights}: {e.Message}");
-        }
+        var model = Common.CreateModel(config.Model, classes: config.Classes.Length);
+        Common.LoadCheckpoint(model, Path.Combine(modelDir, "model.safetensors"), $"config.json ({config.Classes.Length} classes)");
         model.Eval();
         return (model, config);
     }

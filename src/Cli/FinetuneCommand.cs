@@ -12,7 +12,7 @@ namespace Engine.Cli;
 internal sealed record FinetuneOptions(
     int TrainSize = 1500, int TestSize = 1000, int ImageSize = 32, int HeadEpochs = 2, int TuneEpochs = 1, int BatchSize = 32,
     double LearningRate = 1e-3, string? Data = null, string? ModelPath = null, string Device = "cpu", ulong Seed = 42,
-    string Out = "runs/finetune", bool Json = false, bool Quiet = false, bool SkipScratch = false);
+    string Out = "runs/finetune", bool Json = false, bool Quiet = false, bool SkipScratch = false, string? Resume = null);
 
 /// <summary>
 /// <c>engine finetune</c>: the seed's workflow. The pretrained ResNet18 (ImageNet, imported from ONNX)
@@ -25,14 +25,14 @@ internal static class FinetuneCommand
     /// <summary>The model name fine-tuned folders record in config.json.</summary>
     public const string ModelName = "resnet18-finetune";
 
-    /// <summary>The pretrained backbone (or the one at <paramref name="modelPath"/>) with a new 10-class head.</summary>
-    public static (Sequential Net, OnnxModel Backbone, Linear Head) CreateNet(string? modelPath, Generator generator)
+    /// <summary>The pretrained backbone (or the one at <paramref name="modelPath"/>) with a new head of <paramref name="classes"/> outputs.</summary>
+    public static (Sequential Net, OnnxModel Backbone, Linear Head) CreateNet(string? modelPath, Generator generator, int classes = 10)
     {
         string path = modelPath ?? PretrainedModels.ResNet18Path;
         OnnxModel backbone;
         try { backbone = OnnxModel.Load(path); }
         catch (OnnxException e) { throw new CliException(e.Message + (modelPath is null ? " (run 'dotnet restore' to download the pretrained ResNet18)" : "")); }
-        var head = new Linear(512, 10, generator: generator);
+        var head = new Linear(512, classes, generator: generator);
         return (new Sequential(backbone, new Flatten(), head), backbone, head);
     }
 
@@ -56,12 +56,13 @@ internal static class FinetuneCommand
         var json = new Option<bool>("--json") { Description = "end with one JSON line" };
         var quiet = new Option<bool>("--quiet") { Description = "only the results" };
         var noScratch = new Option<bool>("--skip-scratch") { Description = "do not train the from-scratch comparison" };
+        var resume = new Option<string?>("--resume") { Description = "start from an earlier fine-tuned folder (or its model.safetensors) instead of the pretrained head" };
         var command = new Command("finetune", "Fine-tune the pretrained ResNet18 on Fashion-MNIST and compare with training it from scratch");
-        foreach (var o in new Option[] { trainSize, testSize, imageSize, headEpochs, tuneEpochs, batch, lr, data, model, device, seed, outDir, json, quiet, noScratch })
+        foreach (var o in new Option[] { trainSize, testSize, imageSize, headEpochs, tuneEpochs, batch, lr, data, model, device, seed, outDir, json, quiet, noScratch, resume })
             command.Options.Add(o);
         command.SetAction(p => CliGuard.Run(Console.Out, () => Run(new FinetuneOptions(p.GetValue(trainSize), p.GetValue(testSize), p.GetValue(imageSize),
             p.GetValue(headEpochs), p.GetValue(tuneEpochs), p.GetValue(batch), p.GetValue(lr), p.GetValue(data), p.GetValue(model),
-            p.GetValue(device)!, p.GetValue(seed), p.GetValue(outDir)!, p.GetValue(json), p.GetValue(quiet), p.GetValue(noScratch)), Console.Out)));
+            p.GetValue(device)!, p.GetValue(seed), p.GetValue(outDir)!, p.GetValue(json), p.GetValue(quiet), p.GetValue(noScratch), p.GetValue(resume)), Console.Out)));
         return command;
     }
 
@@ -91,7 +92,13 @@ internal static class FinetuneCommand
 
         // pretrained: frozen backbone + new head, then the last stage too
         var clock = Stopwatch.StartNew();
-        var (net, backbone, head) = CreateNet(o.ModelPath, new Generator(o.Seed));
+        var (net, backbone, head) = CreateNet(o.ModelPath, new Generator(o.Seed), FashionMnist.ClassNames.Count);
+        if (o.Resume is not null)
+        {
+            string weights = Directory.Exists(o.Resume) ? Path.Combine(o.Resume, "model.safetensors") : o.Resume;
+            Common.LoadCheckpoint(net, weights, $"this run's head ({FashionMnist.ClassNames.Count} Fashion-MNIST classes)");
+            if (!o.Quiet) output.WriteLine($"resuming from {weights}");
+        }
         backbone.Freeze();
         net.To(device);
         if (!o.Quiet) output.Write(net.Summary(1, 3, o.ImageSize, o.ImageSize));

@@ -43,6 +43,48 @@ public sealed class FinetuneCliTests : IDisposable
         var (model, config) = EvalCommand.LoadModel(outDir);
         Assert.Equal([3, 32, 32], config.InputShape);
         Assert.Equal(10, model.Parameters().Last().Shape[0]);
+
+        // resuming from the run starts from its weights: the first evaluation before training equals the run's test accuracy
+        string again = Path.Combine(_dir, "again");
+        var (code2, text2) = Finetune(new FinetuneOptions(TrainSize: 20, TestSize: 16, ImageSize: 32, HeadEpochs: 1, TuneEpochs: 0,
+            BatchSize: 8, Out: again, SkipScratch: true, Resume: outDir));
+        Assert.Equal(0, code2);
+        Assert.Contains($"resuming from {Path.Combine(outDir, "model.safetensors")}", text2);
+        Assert.True(File.Exists(Path.Combine(again, "model.safetensors")));
+    }
+
+    /// <summary>A checkpoint whose head has another class count than the requested one: one message, nothing changed.</summary>
+    [Fact]
+    public void A_checkpoint_with_another_class_count_is_refused_naming_both_counts()
+    {
+        // a fine-tuned folder for 5 classes, written as a 5-class head would be
+        string five = Path.Combine(_dir, "five");
+        Directory.CreateDirectory(five);
+        var (net, _, _) = FinetuneCommand.CreateNet(null, new Generator(1), classes: 5);
+        net.Save(Path.Combine(five, "model.safetensors"));
+        new RunConfig
+        {
+            Model = FinetuneCommand.ModelName, Classes = ["a", "b", "c", "d", "e"], InputShape = [3, 32, 32],
+            NormalizeMean = [0, 0, 0], NormalizeStd = [1, 1, 1], Seed = 1, Optimizer = "adam", LearningRate = 1e-3, Epochs = 1, BatchSize = 8,
+        }.Save(Path.Combine(five, "config.json"));
+        // its own config agrees with it: it loads
+        Assert.Equal(5, EvalCommand.LoadModel(five).Model.Parameters().Last().Shape[0]);
+
+        // finetune --resume wants Fashion-MNIST's 10 classes
+        string outDir = Path.Combine(_dir, "keep10");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "model.safetensors"), "earlier run");
+        var (code, text) = Finetune(new FinetuneOptions(TrainSize: 20, TestSize: 16, HeadEpochs: 1, Out: outDir, Resume: five, Quiet: true));
+        Assert.Equal(2, code);
+        Assert.Single(text.Trim().Split('\n'));
+        Assert.Contains("has 5 classes but this run's head (10 Fashion-MNIST classes) has 10", text);
+        Assert.Equal("earlier run", File.ReadAllText(Path.Combine(outDir, "model.safetensors")));
+
+        // a config that lists 10 classes beside a 5-class checkpoint
+        var config = RunConfig.Load(Path.Combine(five, "config.json"));
+        (config with { Classes = [.. Enumerable.Range(0, 10).Select(i => $"c{i}")] }).Save(Path.Combine(five, "config.json"));
+        var e = Assert.Throws<CliException>(() => EvalCommand.LoadModel(five));
+        Assert.Contains("has 5 classes but config.json (10 classes) has 10", e.Message);
     }
 
     [Fact]
