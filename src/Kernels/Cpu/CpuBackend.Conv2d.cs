@@ -169,13 +169,13 @@ public sealed unsafe partial class CpuBackend
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S;
         long np = (long)g.N * P;
         // the scratch buffers are reused from call to call: fresh pages would cost more than the arithmetic
-        T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
         T* tmp = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
         fixed (int* source = SmallMapSources(g))
             for (int gr = 0; gr < g.Groups; gr++)
             {
-                BatchIm2Col(g, gr, (T*)px, source, col);
-                Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new StridedPanels<T>(col, np, 1), tmp, np, 1, accumulate: false, parallel: true);
+                // the columns are packed straight from x into the GEMM's panels (measured 1-1.4 ms faster at 256 × 4 × 4
+                // than building col first)
+                Gemm.Run(g.Kg, (int)np, Q, (T*)pw + (long)gr * g.Kg * Q, Q, 1, new BatchIm2ColPanels<T>(g, (T*)px, gr, source), tmp, np, 1, accumulate: false, parallel: true);
                 for (int n = 0; n < g.N; n++)
                     for (int k = 0; k < g.Kg; k++)
                         new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>((T*)py + ((long)n * g.K + gr * g.Kg + k) * P, P));

@@ -60,3 +60,41 @@ internal readonly unsafe struct Im2ColPanels<T>(Conv2dGeometry g, T* x) : IPanel
         }
     }
 }
+
+/// <summary>
+/// The whole batch's column matrix of one group for tiny output maps (see CpuBackend's small-map products),
+/// col[c·R·S + t, n·P + p] = x[n, gr·Cg + c, source[t·P + p]] (zero where source is −1, in the padding),
+/// packed straight from x into GEMM panels, so the matrix is never stored.
+/// </summary>
+internal readonly unsafe struct BatchIm2ColPanels<T>(Conv2dGeometry g, T* x, int gr, int* source) : IPanelSource<T> where T : unmanaged
+{
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int k0, int kc, int j0, int nc, int nr, T* dst)
+    {
+        int P = g.OH * g.OW, rs = g.R * g.S, hw = g.H * g.W;
+        long* imageAt = stackalloc long[nr];
+        int* pixel = stackalloc int[nr];
+        for (int jp = j0; jp < j0 + nc; jp += nr)
+        {
+            int w = Math.Min(nr, j0 + nc - jp);
+            for (int j = 0; j < w; j++)
+            {
+                imageAt[j] = ((long)(jp + j) / P * g.C + gr * g.Cg) * hw;
+                pixel[j] = (jp + j) % P;
+            }
+            for (int q = k0; q < k0 + kc; q++)
+            {
+                T* xc = x + (long)(q / rs) * hw;
+                int* offsets = source + q % rs * P;
+                T* row = dst + (q - k0) * nr;
+                for (int j = 0; j < w; j++)
+                {
+                    int o = offsets[pixel[j]];
+                    row[j] = o >= 0 ? xc[imageAt[j] + o] : default;
+                }
+                for (int j = w; j < nr; j++) row[j] = default;
+            }
+            dst += nr * kc;
+        }
+    }
+}
