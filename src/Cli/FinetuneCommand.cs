@@ -10,7 +10,7 @@ namespace Engine.Cli;
 
 /// <summary>Options of <c>engine finetune</c>.</summary>
 internal sealed record FinetuneOptions(
-    int TrainSize = 1500, int TestSize = 1000, int ImageSize = 32, int HeadEpochs = 2, int TuneEpochs = 1, int BatchSize = 32,
+    int TrainSize = 1500, int TestSize = 1000, int ImageSize = 64, int HeadEpochs = 2, int TuneEpochs = 1, int BatchSize = 32,
     double LearningRate = 1e-3, string? Data = null, string? ModelPath = null, string Device = "cpu", ulong Seed = 42,
     string Out = "runs/finetune", bool Json = false, bool Quiet = false, bool SkipScratch = false, string? Resume = null);
 
@@ -43,7 +43,7 @@ internal static class FinetuneCommand
     {
         var trainSize = new Option<int>("--train-size") { Description = "training images drawn (class-balanced, seeded) from the data", DefaultValueFactory = _ => 1500 };
         var testSize = new Option<int>("--test-size") { Description = "test images evaluated", DefaultValueFactory = _ => 1000 };
-        var imageSize = new Option<int>("--image-size") { Description = "side the 28x28 images are resized to (a multiple of 32: 32, 64, …)", DefaultValueFactory = _ => 32 };
+        var imageSize = new Option<int>("--image-size") { Description = "side the 28x28 images are resized to (a multiple of 32: 32, 64, 96, …)", DefaultValueFactory = _ => 64 };
         var headEpochs = new Option<int>("--head-epochs") { Description = "phase 1: epochs of the head alone", DefaultValueFactory = _ => 2 };
         var tuneEpochs = new Option<int>("--tune-epochs") { Description = "phase 2: epochs with the last stage unfrozen", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => 32 };
