@@ -343,47 +343,13 @@ internal static class Cases
             return l;
         }
 
-        var pair = new Pair
-        {
-            Name = name,
-            Unit = "images/s",
-            WorkPerCall = batch,
-            UnitScale = 1,
-            InferenceMode = false,
-            Mode = $"engine finetune's phase 2 step, batch {batch} at {side}x{side}: the pretrained ResNet18 frozen except its last stage " +
-                   $"({tbackbone.Trainable.Count} tensors), new Linear(512, 10) head, Adam 1e-3 (head) / 1e-4 (last stage), cross-entropy; " +
-                   "ours: OnnxModel + Sequential + Adam with two parameter groups inside Tensor.Scope(); libtorch: the same ONNX graph in torch.nn.functional ops " +
-                   "(conv2d, batch_norm on running statistics, max_pool2d, F.pad for CNTK's asymmetric pads), two torch.optim.Adam, autograd, inside torch.NewDisposeScope(); " +
-                   "rel diff: worst of the losses of steps 1-3 and the trainable gradients of step 1, from the same weights",
-            Ours = () =>
-            {
-                using (Tensor.Scope()) OursStep();
-            },
-            Theirs = () =>
-            {
-                using (torch.NewDisposeScope()) TorchStep();
-            },
-            Check = () =>
-            {
-                double d = 0;
-                for (int step = 1; step <= 3; step++)
-                {
-                    using var scope = Tensor.Scope();
-                    using var tscope = torch.NewDisposeScope();
-                    float ourLoss = OursStep().Data.Item<float>();
-                    float theirLoss = TorchStep().item<float>();
-                    d = Math.Max(d, RelDiff([ourLoss], [theirLoss]));
-                    if (step > 1) continue;
-                    foreach (var (ours, theirs) in tbackbone.Trainable.Select(t => ((Variable)t.Ours, t.Theirs)).Append((head.Weight, tw)).Append((head.Bias!, tb)))
-                    {
-                        if (ours.Grad is not { } g || theirs.grad is not { } tg)
-                            return double.PositiveInfinity;
-                        d = Math.Max(d, RelDiff(g.Data, tg));
-                    }
-                }
-                return d;
-            },
-        };
+        string mode = $"engine finetune's phase 2 step, batch {batch} at {side}x{side}: the pretrained ResNet18 frozen except its last stage " +
+                      $"({tbackbone.Trainable.Count} tensors), new Linear(512, 10) head, Adam 1e-3 (head) / 1e-4 (last stage), cross-entropy; " +
+                      "ours: OnnxModel + Sequential + Adam with two parameter groups inside Tensor.Scope(); libtorch: the same ONNX graph in torch.nn.functional ops " +
+                      "(conv2d, batch_norm on running statistics, max_pool2d, F.pad for CNTK's asymmetric pads), two torch.optim.Adam, autograd, inside torch.NewDisposeScope(); " +
+                      "rel diff: worst of the losses of steps 1-3 and the trainable gradients of step 1, from the same weights";
+        var pair = StepPair(name, "images/s", batch, mode, OursStep, TorchStep,
+            tbackbone.Trainable.Select(t => ((Variable)t.Ours, t.Theirs)).Append((head.Weight, tw)).Append((head.Bias!, tb)).ToList());
         return new CaseSetup([pair], new OwnedModel(net, opt), x, y, tbackbone, tw, tb, toptHead, toptLast, tx, ty);
     }
 
@@ -593,45 +559,54 @@ internal static class Cases
             return l;
         }
 
-        var pair = new Pair
-        {
-            Name = name,
-            Unit = "steps/s",
-            WorkPerCall = 1,
-            UnitScale = 1,
-            InferenceMode = false,
-            Mode = $"one SGD step (lr 0.01, momentum 0.9), batch {batch}: zero grads, forward, cross-entropy, backward, step; {layers}; " +
-                   "ours: Models, SGD, CrossEntropyLoss inside Tensor.Scope(); libtorch: torch.nn.Sequential, torch.optim.SGD, functional.cross_entropy, autograd, inside torch.NewDisposeScope(); " +
-                   "rel diff: worst of the losses of steps 1-3 and the gradients of step 1, from the same initial weights",
-            Ours = () =>
-            {
-                using (Tensor.Scope()) OursStep();
-            },
-            Theirs = () =>
-            {
-                using (torch.NewDisposeScope()) TorchStep();
-            },
-            Check = () =>
-            {
-                double d = 0;
-                for (int step = 1; step <= 3; step++)
-                {
-                    using var scope = Tensor.Scope();
-                    using var tscope = torch.NewDisposeScope();
-                    float ourLoss = OursStep().Data.Item<float>();
-                    float theirLoss = TorchStep().item<float>();
-                    d = Math.Max(d, RelDiff([ourLoss], [theirLoss]));
-                    if (step > 1) continue;
-                    for (int i = 0; i < ours.Count; i++)
-                    {
-                        if (ours[i].Grad is not { } g || theirs[i].grad is not { } tg)
-                            return double.PositiveInfinity;
-                        d = Math.Max(d, RelDiff(g.Data, tg));
-                    }
-                }
-                return d;
-            },
-        };
+        string mode = $"one SGD step (lr 0.01, momentum 0.9), batch {batch}: zero grads, forward, cross-entropy, backward, step; {layers}; " +
+                      "ours: Models, SGD, CrossEntropyLoss inside Tensor.Scope(); libtorch: torch.nn.Sequential, torch.optim.SGD, functional.cross_entropy, autograd, inside torch.NewDisposeScope(); " +
+                      "rel diff: worst of the losses of steps 1-3 and the gradients of step 1, from the same initial weights";
+        var pair = StepPair(name, "steps/s", 1, mode, OursStep, TorchStep, ours.Select((p, i) => ((Variable)p, (TT)theirs[i])).ToList());
         return new CaseSetup([pair], new OwnedModel(model, opt), x, y, tmodel, topt, tx, ty);
     }
+
+    /// <summary>
+    /// A row timing one training step on each side (inside a dispose scope), checked by running three
+    /// steps on both from the same weights: the worst relative difference of the losses, and of the
+    /// <paramref name="gradients"/> (ours, libtorch's) after the first step.
+    /// </summary>
+    private static Pair StepPair(string name, string unit, double workPerCall, string mode, Func<Variable> oursStep, Func<TT> torchStep,
+        IReadOnlyList<(Variable Ours, TT Theirs)> gradients) => new()
+    {
+        Name = name,
+        Unit = unit,
+        WorkPerCall = workPerCall,
+        UnitScale = 1,
+        InferenceMode = false,
+        Mode = mode,
+        Ours = () =>
+        {
+            using (Tensor.Scope()) oursStep();
+        },
+        Theirs = () =>
+        {
+            using (torch.NewDisposeScope()) torchStep();
+        },
+        Check = () =>
+        {
+            double d = 0;
+            for (int step = 1; step <= 3; step++)
+            {
+                using var scope = Tensor.Scope();
+                using var tscope = torch.NewDisposeScope();
+                float ourLoss = oursStep().Data.Item<float>();
+                float theirLoss = torchStep().item<float>();
+                d = Math.Max(d, RelDiff([ourLoss], [theirLoss]));
+                if (step > 1) continue;
+                foreach (var (ours, theirs) in gradients)
+                {
+                    if (ours.Grad is not { } g || theirs.grad is not { } tg)
+                        return double.PositiveInfinity;
+                    d = Math.Max(d, RelDiff(g.Data, tg));
+                }
+            }
+            return d;
+        },
+    };
 }
