@@ -89,10 +89,10 @@ public sealed partial class OnnxModel
             }
             case "MaxPool":
             {
-                if (a.Int("storage_order", 0) != 0)
-                    throw new OnnxException($"{Source}: node {Describe(node)}: storage_order=1 (column-major indices) is not supported");
                 var x = X(0);
-                return [x.MaxPool2d(PoolOptions(node, a, x, countIncludePad: true))];
+                var options = PoolOptions(node, a, x, countIncludePad: true);
+                if (node.Output.Count < 2 || node.Output[1].Length == 0) return [x.MaxPool2d(options)];
+                return [x.MaxPool2d(options), new Variable(MaxPoolIndices(x.Data, options, columnMajor: a.Int("storage_order", 0) != 0))];
             }
             case "AveragePool":
             {
@@ -243,6 +243,25 @@ public sealed partial class OnnxModel
         var d = a.Ints2("dilations", 1);
         var options = new Conv2dOptions { Stride = s, Dilation = d, Groups = group, Padding = Pads(node, a, x, w.Shape[2], w.Shape[3], s, d) };
         return x.Conv2d(w, b, options);
+    }
+
+    /// <summary>
+    /// MaxPool's optional Indices output: each maximum's position flattened over the whole NCHW input,
+    /// (n·C + c)·H·W + h·W + w, or with storage_order 1 (column-major planes) (n·C + c)·H·W + w·H + h.
+    /// </summary>
+    private static Tensor MaxPoolIndices(Tensor x, Pool2dOptions options, bool columnMajor)
+    {
+        var (values, inPlane) = x.MaxPool2dWithIndices(options);
+        values.Dispose();
+        int[] shape = [.. inPlane.Shape];
+        using var cpu = inPlane.To(Device.Cpu);
+        inPlane.Dispose();
+        long[] at = cpu.ToArray<long>();
+        long h = x.Shape[2], w = x.Shape[3], plane = (long)shape[2] * shape[3];
+        for (int i = 0; i < at.Length; i++)
+            at[i] = i / plane * h * w + (columnMajor ? at[i] % w * h + at[i] / w : at[i]);
+        using var flat = Tensor.FromArray(at, shape);
+        return flat.To(x.Device);
     }
 
     private Pool2dOptions PoolOptions(NodeProto node, Attributes a, Variable x, bool countIncludePad)

@@ -58,8 +58,6 @@ public sealed class OnnxNodeConformanceTests
         ["test_averagepool_2d_pads"] = "padding larger than half the window: the pooling kernels keep PyTorch's limit (pad <= kernel/2)",
         ["test_averagepool_2d_pads_count_include_pad"] = "padding larger than half the window: the pooling kernels keep PyTorch's limit (pad <= kernel/2)",
         ["test_maxpool_2d_pads"] = "padding larger than half the window: the pooling kernels keep PyTorch's limit (pad <= kernel/2)",
-        ["test_maxpool_with_argmax_2d_precomputed_strides"] = "MaxPool's second output (Indices, flattened over the whole tensor): not produced",
-        ["test_maxpool_with_argmax_2d_precomputed_pads"] = "MaxPool's second output (Indices, flattened over the whole tensor): not produced",
         ["test_batchnorm_epsilon_training_mode"] = "training-mode BatchNormalization's extra outputs (running mean and variance): not produced",
         ["test_batchnorm_example_training_mode"] = "training-mode BatchNormalization's extra outputs (running mean and variance): not produced",
         ["test_training_dropout"] = "training-mode Dropout: the expected outputs come from ONNX's reference random draws, which we do not reproduce",
