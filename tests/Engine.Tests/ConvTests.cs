@@ -27,6 +27,8 @@ public abstract class ConvTests
         new(2, 4, 3, 3, 4, 3, 3, 2, 1, 1, 2),                                   // small maps, strided, grouped
         new(3, 4, 4, 4, 6, 3, 3, 1, new Padding2d(2, 1, 0, 2), 2, 1),           // small maps, dilated, asymmetric: 2x3 outputs
         new(2, 3, 2, 2, 4, 1, 1, 1, 1, 1, 1),                                   // small maps, padded 1x1: input gradient by col2im
+        new(3, 4, 1, 1, 5, 3, 3, 1, 1, 1, 1),                                   // 1x1 maps: every window covers the whole plane
+        new(2, 3, 1, 2, 4, 3, 3, 1, new Padding2d(1, 1, 1, 0), 1, 1),           // the same on a 1x2 map, asymmetric padding
         new(1, 32, 20, 20, 8, 3, 3, 1, 1, 1, 1),                                // a column matrix too big to build whole
         new(1, 32, 47, 47, 8, 3, 3, 2, new Padding2d(1, 0, 0, 1), 1, 2),        // the same, strided, asymmetric, grouped
     ];
@@ -83,23 +85,25 @@ public abstract class ConvTests
 
     /// <summary>
     /// Runs <paramref name="body"/> with the path forced: "gemm" (im2col panels), "direct", "per-image" (tiny
-    /// maps too, instead of the whole batch's columns in one product), or "auto".
+    /// maps too, instead of the whole batch's columns or the whole-plane product), or "auto".
     /// </summary>
     private static void WithPath(string path, Action body)
     {
         bool saveUse = Engine.Kernels.CpuBackend.UseDirectConv, saveSmall = Engine.Kernels.CpuBackend.UseSmallMaps;
+        bool saveWhole = Engine.Kernels.CpuBackend.UseWholePlane;
         int saveMin = Engine.Kernels.DirectConv.MinTaps;
         try
         {
             if (path == "gemm") Engine.Kernels.CpuBackend.UseDirectConv = false;
             if (path == "direct") Engine.Kernels.DirectConv.MinTaps = 1;
-            if (path == "per-image") Engine.Kernels.CpuBackend.UseSmallMaps = false;
+            if (path == "per-image") Engine.Kernels.CpuBackend.UseSmallMaps = Engine.Kernels.CpuBackend.UseWholePlane = false;
             body();
         }
         finally
         {
             Engine.Kernels.CpuBackend.UseDirectConv = saveUse;
             Engine.Kernels.CpuBackend.UseSmallMaps = saveSmall;
+            Engine.Kernels.CpuBackend.UseWholePlane = saveWhole;
             Engine.Kernels.DirectConv.MinTaps = saveMin;
         }
     }

@@ -62,6 +62,11 @@ public sealed unsafe partial class CpuBackend
 
     private static void ConvForward<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
     {
+        if (WholePlaneWindows(g))
+        {
+            ConvForwardWholePlane<T>(g, px, pw, py);
+            return;
+        }
         if (SmallMaps(g))
         {
             ConvForwardSmallMaps<T>(g, px, pw, py);
@@ -111,6 +116,48 @@ public sealed unsafe partial class CpuBackend
     internal static bool UseSmallMaps = true;
 
     private static bool SmallMaps(Conv2dGeometry g) => UseSmallMaps && g.OH * g.OW <= SmallMapPixels && g.N > 1;
+
+    // ---- windows that cover the whole input plane ----------------------------------------------------
+    //
+    // On the smallest maps every output's window covers the whole input plane: a 3×3 kernel with padding 1
+    // over a 1×1 map (a ResNet's last stage at 32×32 input), where 8 of the 9 taps fall in the padding. Then each input pixel j = (ih, iw) meets output pixel p = (oh, ow)
+    // through exactly one tap, t(p, j) = (ih − oh·sH + padTop, iw − ow·sW + padLeft), and
+    //   y[n, k·P + p] = Σ_{c, j} x[n, c·H·W + j] · w[k, c, t(p, j)]
+    // is one product y[N × K·P] = X[N × C·H·W] · B with X the input and y the output as they lie in memory, and
+    // B[c·H·W + j, k·P + p] = w[k, c, t(p, j)] gathered from w while packing: H·W taps per output instead of R·S.
+
+    /// <summary>Use the whole-plane product above where it applies (tests switch it off).</summary>
+    internal static bool UseWholePlane = true;
+
+    /// <remarks>
+    /// B holds K·P·C·H·W gathered weights, more than the K·C·R·S of the ordinary product once P·H·W nears R·S:
+    /// measured on 32 images, 512 channels, 3×3, padding 1, a 1×1 map ran 2.8× faster this way (0.84 against
+    /// 2.37 ms) but a 2×2 map 18 % slower (7.7 against 6.5 ms), so it is taken only where H·W·3 ≤ R·S.
+    /// </remarks>
+    private static bool WholePlaneWindows(Conv2dGeometry g) =>
+        UseWholePlane && g.Groups == 1 && g.DilationH == 1 && g.DilationW == 1 && g.H * g.W * 3 <= g.R * g.S
+        && g.PadTop - (g.OH - 1) * g.StrideH >= 0 && g.H - 1 + g.PadTop < g.R
+        && g.PadLeft - (g.OW - 1) * g.StrideW >= 0 && g.W - 1 + g.PadLeft < g.S;
+
+    /// <summary>taps[p·H·W + j]: the kernel tap r·S + s through which input pixel j reaches output pixel p.</summary>
+    private static int[] WholePlaneTaps(Conv2dGeometry g)
+    {
+        int hw = g.H * g.W;
+        var taps = new int[g.OH * g.OW * hw];
+        for (int oh = 0; oh < g.OH; oh++)
+            for (int ow = 0; ow < g.OW; ow++)
+                for (int ih = 0; ih < g.H; ih++)
+                    for (int iw = 0; iw < g.W; iw++)
+                        taps[(oh * g.OW + ow) * hw + ih * g.W + iw] = (ih - oh * g.StrideH + g.PadTop) * g.S + iw - ow * g.StrideW + g.PadLeft;
+        return taps;
+    }
+
+    private static void ConvForwardWholePlane<T>(Conv2dGeometry g, nint px, nint pw, nint py) where T : unmanaged
+    {
+        int cj = g.C * g.H * g.W, kp = g.K * g.OH * g.OW;
+        fixed (int* taps = WholePlaneTaps(g))
+            Gemm.Run(g.N, kp, cj, (T*)px, cj, 1, new TapGatherPanels<T>(g, (T*)pw, taps), (T*)py, kp, 1, accumulate: false, parallel: true);
+    }
 
     /// <summary>
     /// source[(r·S + s)·P + p]: the offset within a channel plane that tap (r, s) of output pixel p reads, or −1

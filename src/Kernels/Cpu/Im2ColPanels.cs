@@ -98,3 +98,41 @@ internal readonly unsafe struct BatchIm2ColPanels<T>(Conv2dGeometry g, T* x, int
         }
     }
 }
+
+/// <summary>
+/// B of a whole-plane-window convolution (see CpuBackend): B[c·H·W + j, k·P + p] = w[k, c, taps[p·H·W + j]],
+/// gathered from the weights [K, C, R, S] straight into GEMM panels.
+/// </summary>
+internal readonly unsafe struct TapGatherPanels<T>(Conv2dGeometry g, T* w, int* taps) : IPanelSource<T> where T : unmanaged
+{
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public void Pack(int k0, int kc, int j0, int nc, int nr, T* dst)
+    {
+        int hw = g.H * g.W, rs = g.R * g.S, P = g.OH * g.OW;
+        long kStride = (long)g.C * rs;
+        for (int jp = j0; jp < j0 + nc; jp += nr)
+        {
+            int width = Math.Min(nr, j0 + nc - jp);
+            // one column (output channel k, pixel p) at a time: its reads stay within weight row k, and the
+            // strided writes land in the panel, which stays in L1
+            for (int j = 0; j < nr; j++)
+            {
+                T* col = dst + j;
+                if (j >= width)
+                {
+                    for (int q = 0; q < kc; q++) col[q * nr] = default;
+                    continue;
+                }
+                int k = (jp + j) / P, p = (jp + j) % P;
+                T* src = w + k * kStride + (long)(k0 / hw) * rs;
+                int* tap = taps + p * hw;
+                for (int q = 0, pix = k0 % hw; q < kc; q++)
+                {
+                    col[q * nr] = src[tap[pix]];
+                    if (++pix == hw) { pix = 0; src += rs; }
+                }
+            }
+            dst += nr * kc;
+        }
+    }
+}
