@@ -120,8 +120,9 @@ public sealed unsafe partial class CpuBackend
     // ---- windows that cover the whole input plane ----------------------------------------------------
     //
     // On the smallest maps every output's window covers the whole input plane: a 3×3 kernel with padding 1
-    // over a 1×1 map (a ResNet's last stage at 32×32 input), where 8 of the 9 taps fall in the padding. Then each input pixel j = (ih, iw) meets output pixel p = (oh, ow)
-    // through exactly one tap, t(p, j) = (ih − oh·sH + padTop, iw − ow·sW + padLeft), and
+    // over a 1×1 map (a ResNet's last stage at 32×32 input), where 8 of the 9 taps fall in the padding. Then
+    // each input pixel j = (ih, iw) meets output pixel p = (oh, ow) through exactly one tap,
+    // t(p, j) = (ih − oh·sH + padTop, iw − ow·sW + padLeft), and
     //   y[n, k·P + p] = Σ_{c, j} x[n, c·H·W + j] · w[k, c, t(p, j)]
     // is one product y[N × K·P] = X[N × C·H·W] · B with X the input and y the output as they lie in memory, and
     // B[c·H·W + j, k·P + p] = w[k, c, t(p, j)] gathered from w while packing: H·W taps per output instead of R·S.
