@@ -122,28 +122,12 @@ public sealed unsafe partial class CpuBackend : IBackend
     // ---- unary, binary, compare, where ---------------------------------------------------
 
     /// <inheritdoc/>
-    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y)
+    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y) => OpDispatch.Unary(op, new UnaryRunner(dtype, x, y));
+
+    private readonly struct UnaryRunner(DType t, BufferView x, BufferView y) : IUnaryRunner
     {
-        switch (op)
-        {
-            case UnaryOp.Neg: UnaryNumeric<NegOp>(dtype, x, y); break;
-            case UnaryOp.Exp: UnaryFloat<ExpOp>(dtype, x, y, 8); break;
-            case UnaryOp.Log: UnaryFloat<LogOp>(dtype, x, y, 8); break;
-            case UnaryOp.Sqrt: UnaryFloat<SqrtOp>(dtype, x, y); break;
-            case UnaryOp.Abs: UnaryNumeric<AbsOp>(dtype, x, y); break;
-            case UnaryOp.Sign: UnaryNumeric<SignOp>(dtype, x, y); break;
-            case UnaryOp.Tanh: UnaryFloat<TanhOp>(dtype, x, y, 8); break;
-            case UnaryOp.Sigmoid: UnaryFloat<SigmoidOp>(dtype, x, y, 8); break;
-            case UnaryOp.Relu: UnaryFloat<ReluOp>(dtype, x, y); break;
-            case UnaryOp.Erf: UnaryFloat<ErfOp>(dtype, x, y, 32); break;
-            case UnaryOp.Reciprocal: UnaryFloat<ReciprocalOp>(dtype, x, y); break;
-            case UnaryOp.Square: UnaryNumeric<SquareOp>(dtype, x, y); break;
-            case UnaryOp.Sin: UnaryFloat<SinOp>(dtype, x, y, 8); break;
-            case UnaryOp.Cos: UnaryFloat<CosOp>(dtype, x, y, 8); break;
-            case UnaryOp.Floor: UnaryFloat<FloorOp>(dtype, x, y); break;
-            case UnaryOp.Ceil: UnaryFloat<CeilOp>(dtype, x, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Float<TOp>(long cost) where TOp : IUnaryOp, IUnarySpanOp => UnaryFloat<TOp>(t, x, y, cost);
+        public void Numeric<TOp>() where TOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp => UnaryNumeric<TOp>(t, x, y);
     }
 
     private static void UnaryFloat<TOp>(DType t, in BufferView x, in BufferView y, long cost = 1)
@@ -163,20 +147,12 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Binary(op, new BinaryRunner(dtype, a, b, y));
+
+    private readonly struct BinaryRunner(DType t, BufferView a, BufferView b, BufferView y) : IBinaryRunner
     {
-        switch (op)
-        {
-            case BinaryOp.Add: BinaryNumeric<AddOp>(dtype, a, b, y); break;
-            case BinaryOp.Sub: BinaryNumeric<SubOp>(dtype, a, b, y); break;
-            case BinaryOp.Mul: BinaryNumeric<MulOp>(dtype, a, b, y); break;
-            case BinaryOp.Div: BinaryFloat<DivOp>(dtype, a, b, y); break;
-            case BinaryOp.Pow: BinaryFloat<PowOp>(dtype, a, b, y, 16); break;
-            case BinaryOp.Max: BinaryNumeric<MaxOp>(dtype, a, b, y); break;
-            case BinaryOp.Min: BinaryNumeric<MinOp>(dtype, a, b, y); break;
-            case BinaryOp.ReluGrad: BinaryFloat<ReluGradOp>(dtype, a, b, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Float<TOp>(long cost) where TOp : IBinaryOp, IBinarySpanOp => BinaryFloat<TOp>(t, a, b, y, cost);
+        public void Numeric<TOp>() where TOp : IBinaryOp, IBinarySpanOp, IIntegerBinaryOp => BinaryNumeric<TOp>(t, a, b, y);
     }
 
     private static void BinaryFloat<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y, long cost = 1)
@@ -222,18 +198,11 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Compare(op, new CompareRunner(dtype, a, b, y));
+
+    private readonly struct CompareRunner(DType t, BufferView a, BufferView b, BufferView y) : ICompareRunner
     {
-        switch (op)
-        {
-            case CompareOp.Eq: CompareT<EqOp>(dtype, a, b, y); break;
-            case CompareOp.Ne: CompareT<NeOp>(dtype, a, b, y); break;
-            case CompareOp.Lt: CompareT<LtOp>(dtype, a, b, y); break;
-            case CompareOp.Le: CompareT<LeOp>(dtype, a, b, y); break;
-            case CompareOp.Gt: CompareT<GtOp>(dtype, a, b, y); break;
-            case CompareOp.Ge: CompareT<GeOp>(dtype, a, b, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Run<TOp>() where TOp : ICompareOp => CompareT<TOp>(t, a, b, y);
     }
 
     private static void CompareT<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : ICompareOp

@@ -375,28 +375,12 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     // ---- unary, binary, compare, where, axpby --------------------------------------------------
 
     /// <inheritdoc/>
-    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y)
+    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y) => OpDispatch.Unary(op, new UnaryRunner(this, dtype, x, y));
+
+    private readonly struct UnaryRunner(IlgpuBackend backend, DType t, BufferView x, BufferView y) : IUnaryRunner
     {
-        switch (op)
-        {
-            case UnaryOp.Neg: UnaryNumeric<NegOp>(dtype, x, y); break;
-            case UnaryOp.Exp: UnaryFloat<ExpOp>(dtype, x, y); break;
-            case UnaryOp.Log: UnaryFloat<LogOp>(dtype, x, y); break;
-            case UnaryOp.Sqrt: UnaryFloat<SqrtOp>(dtype, x, y); break;
-            case UnaryOp.Abs: UnaryNumeric<AbsOp>(dtype, x, y); break;
-            case UnaryOp.Sign: UnaryNumeric<SignOp>(dtype, x, y); break;
-            case UnaryOp.Tanh: UnaryFloat<TanhOp>(dtype, x, y); break;
-            case UnaryOp.Sigmoid: UnaryFloat<SigmoidOp>(dtype, x, y); break;
-            case UnaryOp.Relu: UnaryFloat<ReluOp>(dtype, x, y); break;
-            case UnaryOp.Erf: UnaryFloat<ErfOp>(dtype, x, y); break;
-            case UnaryOp.Reciprocal: UnaryFloat<ReciprocalOp>(dtype, x, y); break;
-            case UnaryOp.Square: UnaryNumeric<SquareOp>(dtype, x, y); break;
-            case UnaryOp.Sin: UnaryFloat<SinOp>(dtype, x, y); break;
-            case UnaryOp.Cos: UnaryFloat<CosOp>(dtype, x, y); break;
-            case UnaryOp.Floor: UnaryFloat<FloorOp>(dtype, x, y); break;
-            case UnaryOp.Ceil: UnaryFloat<CeilOp>(dtype, x, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Float<TOp>(long cost) where TOp : IUnaryOp, IUnarySpanOp => backend.UnaryFloat<TOp>(t, x, y);
+        public void Numeric<TOp>() where TOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp => backend.UnaryNumeric<TOp>(t, x, y);
     }
 
     private void UnaryRun<T, F>(in BufferView x, in BufferView y) where T : unmanaged where F : struct, IUnary<T>
@@ -422,20 +406,12 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Binary(op, new BinaryRunner(this, dtype, a, b, y));
+
+    private readonly struct BinaryRunner(IlgpuBackend backend, DType t, BufferView a, BufferView b, BufferView y) : IBinaryRunner
     {
-        switch (op)
-        {
-            case BinaryOp.Add: BinaryNumeric<AddOp>(dtype, a, b, y); break;
-            case BinaryOp.Sub: BinaryNumeric<SubOp>(dtype, a, b, y); break;
-            case BinaryOp.Mul: BinaryNumeric<MulOp>(dtype, a, b, y); break;
-            case BinaryOp.Div: BinaryFloat<DivOp>(dtype, a, b, y); break;
-            case BinaryOp.Pow: BinaryFloat<PowOp>(dtype, a, b, y); break;
-            case BinaryOp.Max: BinaryNumeric<MaxOp>(dtype, a, b, y); break;
-            case BinaryOp.Min: BinaryNumeric<MinOp>(dtype, a, b, y); break;
-            case BinaryOp.ReluGrad: BinaryFloat<ReluGradOp>(dtype, a, b, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Float<TOp>(long cost) where TOp : IBinaryOp, IBinarySpanOp => backend.BinaryFloat<TOp>(t, a, b, y);
+        public void Numeric<TOp>() where TOp : IBinaryOp, IBinarySpanOp, IIntegerBinaryOp => backend.BinaryNumeric<TOp>(t, a, b, y);
     }
 
     private void BinaryRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, IBinary<T>
@@ -477,18 +453,11 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
+    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Compare(op, new CompareRunner(this, dtype, a, b, y));
+
+    private readonly struct CompareRunner(IlgpuBackend backend, DType t, BufferView a, BufferView b, BufferView y) : ICompareRunner
     {
-        switch (op)
-        {
-            case CompareOp.Eq: CompareT<EqOp>(dtype, a, b, y); break;
-            case CompareOp.Ne: CompareT<NeOp>(dtype, a, b, y); break;
-            case CompareOp.Lt: CompareT<LtOp>(dtype, a, b, y); break;
-            case CompareOp.Le: CompareT<LeOp>(dtype, a, b, y); break;
-            case CompareOp.Gt: CompareT<GtOp>(dtype, a, b, y); break;
-            case CompareOp.Ge: CompareT<GeOp>(dtype, a, b, y); break;
-            default: throw new ArgumentOutOfRangeException(nameof(op), op, null);
-        }
+        public void Run<TOp>() where TOp : ICompareOp => backend.CompareT<TOp>(t, a, b, y);
     }
 
     private void CompareRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, ICompare<T>
