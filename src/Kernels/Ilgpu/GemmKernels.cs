@@ -194,16 +194,12 @@ public static class GemmKernels
         T acc = Ar.FromInt(0);
         for (int r = 0; r < g.R; r++)
         {
-            int ph = hi + g.PadTop - r * g.DilationH;
-            if (ph < 0 || ph % g.StrideH != 0) continue;
-            int p = ph / g.StrideH;
-            if (p >= g.OH) continue;
+            int p = WindowTaps.Covering(hi + g.PadTop - r * g.DilationH, g.StrideH, g.OH);
+            if (p < 0) continue;
             for (int s = 0; s < g.S; s++)
             {
-                int qw = wi + g.PadLeft - s * g.DilationW;
-                if (qw < 0 || qw % g.StrideW != 0) continue;
-                int q = qw / g.StrideW;
-                if (q >= g.OW) continue;
+                int q = WindowTaps.Covering(wi + g.PadLeft - s * g.DilationW, g.StrideW, g.OW);
+                if (q < 0) continue;
                 for (int kl = 0; kl < g.Kg; kl++)
                 {
                     int kk = grp * g.Kg + kl;

@@ -2,6 +2,21 @@ using ILGPU;
 
 namespace Engine.Kernels.Gpu;
 
+/// <summary>Which output a window tap connects to an input position (backward passes gather over these).</summary>
+internal static class WindowTaps
+{
+    /// <summary>
+    /// The output o with o·stride = <paramref name="padded"/> (an input position plus the leading padding minus
+    /// the tap's offset), or −1 when there is none inside [0, <paramref name="outSize"/>).
+    /// </summary>
+    public static int Covering(int padded, int stride, int outSize)
+    {
+        if (padded < 0 || padded % stride != 0) return -1;
+        int o = padded / stride;
+        return o < outSize ? o : -1;
+    }
+}
+
 /// <summary>The scalars of a pooling, as a kernel parameter.</summary>
 public struct PoolShape
 {
@@ -18,6 +33,12 @@ public struct PoolShape
         StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadLeft = g.PadLeft, PadBottom = g.PadBottom,
         PadRight = g.PadRight, DilationH = g.DilationH, DilationW = g.DilationW, CountIncludePad = g.CountIncludePad ? 1 : 0,
     };
+
+    /// <summary>The output row whose window reaches input row <paramref name="h"/> through tap row <paramref name="a"/>, or −1.</summary>
+    public readonly int CoveringRow(int h, int a) => WindowTaps.Covering(h + PadTop - a * DilationH, StrideH, OH);
+
+    /// <summary>The output column whose window reaches input column <paramref name="w"/> through tap column <paramref name="b"/>, or −1.</summary>
+    public readonly int CoveringColumn(int w, int b) => WindowTaps.Covering(w + PadLeft - b * DilationW, StrideW, OW);
 
     /// <summary>The divisor of average pooling at window origin (h0, w0), as the CPU backend counts it.</summary>
     public readonly int Divisor(int h0, int w0)
@@ -77,16 +98,12 @@ public static class PoolIndexKernels
         T acc = Ar.FromInt(0);
         for (int a = 0; a < g.KH; a++)
         {
-            int ph = h + g.PadTop - a * g.DilationH;
-            if (ph < 0 || ph % g.StrideH != 0) continue;
-            int oh = ph / g.StrideH;
-            if (oh >= g.OH) continue;
+            int oh = g.CoveringRow(h, a);
+            if (oh < 0) continue;
             for (int b = 0; b < g.KW; b++)
             {
-                int pw = w + g.PadLeft - b * g.DilationW;
-                if (pw < 0 || pw % g.StrideW != 0) continue;
-                int ow = pw / g.StrideW;
-                if (ow >= g.OW) continue;
+                int ow = g.CoveringColumn(w, b);
+                if (ow < 0) continue;
                 long o = ob + oh * g.OW + ow;
                 if (indices[o] == self) acc = Ar.Add(acc, dy[o]);
             }
@@ -126,16 +143,12 @@ public static class PoolIndexKernels
         T acc = Ar.FromInt(0);
         for (int a = 0; a < g.KH; a++)
         {
-            int ph = h + g.PadTop - a * g.DilationH;
-            if (ph < 0 || ph % g.StrideH != 0) continue;
-            int oh = ph / g.StrideH;
-            if (oh >= g.OH) continue;
+            int oh = g.CoveringRow(h, a);
+            if (oh < 0) continue;
             for (int b = 0; b < g.KW; b++)
             {
-                int pw = w + g.PadLeft - b * g.DilationW;
-                if (pw < 0 || pw % g.StrideW != 0) continue;
-                int ow = pw / g.StrideW;
-                if (ow >= g.OW) continue;
+                int ow = g.CoveringColumn(w, b);
+                if (ow < 0) continue;
                 int d = g.Divisor(oh * g.StrideH - g.PadTop, ow * g.StrideW - g.PadLeft);
                 acc = Ar.Add(acc, Ar.Div(dy[ob + oh * g.OW + ow], Ar.FromInt(d)));
             }
