@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Engine.Onnx.Proto;
 
 namespace Engine.Onnx;
@@ -36,34 +36,10 @@ public static class OnnxTensors
             throw new OnnxException($"{what}: holds {typed} values but dims {Errors.Shape(shape)} need {count}");
         switch (type)
         {
-            case TensorProto.Types.DataType.Float:
-            {
-                var v = new float[count];
-                if (raw.Length > 0) for (int i = 0; i < count; i++) v[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]);
-                else t.FloatData.CopyTo(v, 0);
-                return Tensor.FromArray(v).Reshape(shape);
-            }
-            case TensorProto.Types.DataType.Double:
-            {
-                var v = new double[count];
-                if (raw.Length > 0) for (int i = 0; i < count; i++) v[i] = BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]);
-                else t.DoubleData.CopyTo(v, 0);
-                return Tensor.FromArray(v).Reshape(shape);
-            }
-            case TensorProto.Types.DataType.Int64:
-            {
-                var v = new long[count];
-                if (raw.Length > 0) for (int i = 0; i < count; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
-                else t.Int64Data.CopyTo(v, 0);
-                return Tensor.FromArray(v).Reshape(shape);
-            }
-            case TensorProto.Types.DataType.Int32:
-            {
-                var v = new int[count];
-                if (raw.Length > 0) for (int i = 0; i < count; i++) v[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]);
-                else t.Int32Data.CopyTo(v, 0);
-                return Tensor.FromArray(v).Reshape(shape);
-            }
+            case TensorProto.Types.DataType.Float: return Tensor.FromArray(Values(raw, t.FloatData, count)).Reshape(shape);
+            case TensorProto.Types.DataType.Double: return Tensor.FromArray(Values(raw, t.DoubleData, count)).Reshape(shape);
+            case TensorProto.Types.DataType.Int64: return Tensor.FromArray(Values(raw, t.Int64Data, count)).Reshape(shape);
+            case TensorProto.Types.DataType.Int32: return Tensor.FromArray(Values(raw, t.Int32Data, count)).Reshape(shape);
             default:
             {
                 var v = new bool[count];
@@ -71,5 +47,15 @@ public static class OnnxTensors
                 return Tensor.FromArray(v).Reshape(shape);
             }
         }
+    }
+
+    /// <summary>The <paramref name="count"/> values from raw_data (little-endian, as ONNX stores it) or else from the typed field.</summary>
+    private static T[] Values<T>(ReadOnlySpan<byte> raw, IList<T> typed, long count) where T : unmanaged
+    {
+        var v = new T[count];
+        if (raw.Length == 0) typed.CopyTo(v, 0);
+        else if (BitConverter.IsLittleEndian) raw.CopyTo(MemoryMarshal.AsBytes(v.AsSpan()));
+        else throw new PlatformNotSupportedException("reading ONNX raw_data needs a little-endian machine");
+        return v;
     }
 }

@@ -44,17 +44,8 @@ public static class Strided
     internal static (Shape6 Shape, Strides6[] Strides) Plan(string op, int[] shape, params Layout[] layouts)
     {
         var (sizes, st) = Dims.Coalesce(shape, [.. layouts.Select(l => l.Strides)]);
-        if (sizes.Length > MaxRank)
-            throw new NotSupportedException($"{op}: {Errors.Shape(shape)}: {sizes.Length} non-mergeable dims; the GPU kernels take at most {MaxRank}");
-        int pad = MaxRank - sizes.Length;
-        int N(int d) => d < pad ? 1 : sizes[d - pad];
-        var s6 = new Shape6 { N0 = N(0), N1 = N(1), N2 = N(2), N3 = N(3), N4 = N(4), N5 = N(5) };
-        var res = new Strides6[layouts.Length];
-        for (int k = 0; k < layouts.Length; k++)
-        {
-            long S(int d) => d < pad ? 0 : st[k][d - pad];
-            res[k] = new Strides6 { S0 = S(0), S1 = S(1), S2 = S(2), S3 = S(3), S4 = S(4), S5 = S(5), Offset = layouts[k].Offset };
-        }
+        var (s6, res) = PadToSix(op, shape, sizes, st);
+        for (int k = 0; k < layouts.Length; k++) res[k].Offset = layouts[k].Offset;
         return (s6, res);
     }
 
@@ -62,19 +53,26 @@ public static class Strided
     internal static (Shape6 Shape, Strides6[] Strides, long Count) PlanSubset(string op, int[] shape, Func<int, bool> select, params long[][] strides)
     {
         var (sizes, st) = Dims.Coalesce(shape, strides, select);
+        var (s6, res) = PadToSix(op, shape, sizes, st);
+        long count = 1;
+        for (int d = 0; d < shape.Length; d++) if (select(d)) count *= shape[d];
+        return (s6, res, count);
+    }
+
+    /// <summary>Merged sizes and strides as six dims, size 1 and stride 0 in front; more than six is an error naming <paramref name="op"/>.</summary>
+    private static (Shape6 Shape, Strides6[] Strides) PadToSix(string op, int[] shape, int[] sizes, long[][] st)
+    {
         if (sizes.Length > MaxRank)
             throw new NotSupportedException($"{op}: {Errors.Shape(shape)}: {sizes.Length} non-mergeable dims; the GPU kernels take at most {MaxRank}");
         int pad = MaxRank - sizes.Length;
         int N(int d) => d < pad ? 1 : sizes[d - pad];
         var s6 = new Shape6 { N0 = N(0), N1 = N(1), N2 = N(2), N3 = N(3), N4 = N(4), N5 = N(5) };
-        var res = new Strides6[strides.Length];
-        for (int k = 0; k < strides.Length; k++)
+        var res = new Strides6[st.Length];
+        for (int k = 0; k < st.Length; k++)
         {
             long S(int d) => d < pad ? 0 : st[k][d - pad];
             res[k] = new Strides6 { S0 = S(0), S1 = S(1), S2 = S(2), S3 = S(3), S4 = S(4), S5 = S(5) };
         }
-        long count = 1;
-        for (int d = 0; d < shape.Length; d++) if (select(d)) count *= shape[d];
-        return (s6, res, count);
+        return (s6, res);
     }
 }
