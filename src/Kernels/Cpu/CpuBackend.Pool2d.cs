@@ -32,7 +32,8 @@ public sealed unsafe partial class CpuBackend
     {
         int OH = g.OH, OW = g.OW, HW = g.H * g.W;
         // Columns ow in [owLo, owHi] have every horizontal tap inside the row: they skip the column checks.
-        var (owLo, owHi) = InteriorRange(OW, g.StrideW, g.PadLeft, (g.KW - 1) * g.DilationW, g.W);
+        // (the first tap inside from owLo on, the last tap inside up to owHi)
+        int owLo = ValidRange(OW, g.StrideW, -g.PadLeft, g.W).Lo, owHi = ValidRange(OW, g.StrideW, (g.KW - 1) * g.DilationW - g.PadLeft, g.W).Hi;
         // float32 rows whose window rows all lie inside the plane go through MaxPoolRowVector when it has a full vector of work
         bool vectorRows = typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && (owHi - owLo) * g.StrideW + 1 >= Vector256<float>.Count;
         ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
@@ -145,14 +146,6 @@ public sealed unsafe partial class CpuBackend
             idx[ow] = denseAt[d];
         }
         return owHi + 1;
-    }
-
-    /// <summary>The outputs o in [lo, hi] whose window o·stride − pad + [0, extent] lies inside [0, size).</summary>
-    private static (int Lo, int Hi) InteriorRange(int outSize, int stride, int pad, int extent, int size)
-    {
-        int lo = (pad + stride - 1) / stride;
-        int hi = size - 1 - extent + pad < 0 ? -1 : Math.Min(outSize - 1, (size - 1 - extent + pad) / stride);
-        return (lo, hi);
     }
 
     /// <inheritdoc/>
