@@ -48,19 +48,15 @@ internal static class Common
     public static void LoadCheckpoint(Module model, string weights, string what)
     {
         if (!File.Exists(weights)) throw new CliException($"{weights}: no such checkpoint");
-        Dictionary<string, Tensor> state;
-        try { state = SafeTensors.Load(weights); }
-        catch (EngineException e) { throw new CliException($"{weights}: {e.Message}"); }
         try
         {
             var (name, head) = model.NamedParameters().Last(p => p.Value.Rank == 2);
-            if (state.TryGetValue(name, out var saved) && saved.Rank == 2 && saved.Shape[1] == head.Shape[1] && saved.Shape[0] != head.Shape[0])
-                throw new CliException($"{weights}: the checkpoint's head ({name}, {Errors.Shape(saved.Shape)}) has {saved.Shape[0]} classes but {what} has {head.Shape[0]}; " +
+            if (SafeTensors.ReadShapes(weights).TryGetValue(name, out var saved) && saved.Length == 2 && saved[1] == head.Shape[1] && saved[0] != head.Shape[0])
+                throw new CliException($"{weights}: the checkpoint's head ({name}, {Errors.Shape(saved)}) has {saved[0]} classes but {what} has {head.Shape[0]}; " +
                                        "use a checkpoint trained for the same classes");
-            model.LoadStateDict(state);
+            model.Load(weights);
         }
         catch (EngineException e) { throw new CliException($"{weights}: {e.Message}"); }
-        finally { foreach (var t in state.Values) t.Dispose(); }
     }
 
     /// <summary>The device named by <c>--device</c>: cpu, cuda[:N], opencl[:N], ilgpu-cpu, or auto (<see cref="Device.Default"/>).</summary>

@@ -96,6 +96,9 @@ public static class SafeTensors
         }
     }
 
+    /// <summary>Every tensor's name and shape, from the (checked) header alone: nothing is read or allocated.</summary>
+    public static Dictionary<string, int[]> ReadShapes(string path) => ReadHeader(path).Entries.ToDictionary(e => e.Name, e => e.Shape);
+
     /// <summary>The metadata map of a file (empty when it has none).</summary>
     public static Dictionary<string, string> ReadMetadata(string path) => ReadHeader(path).Metadata;
 

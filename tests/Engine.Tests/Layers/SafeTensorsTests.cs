@@ -38,6 +38,9 @@ public sealed class SafeTensorsTests : IDisposable
             Assert.Equal(RefArray.Of(v).Data, RefArray.Of(back[k]).Data);
         }
         Assert.Equal("3", SafeTensors.ReadMetadata(P("m.safetensors"))["epoch"]);
+        var shapes = SafeTensors.ReadShapes(P("m.safetensors"));
+        Assert.Equal(tensors.Keys.Order(), shapes.Keys.Order());
+        foreach (var (k, v) in tensors) Assert.Equal(v.Shape.ToArray(), shapes[k]);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
 
@@ -97,6 +100,7 @@ public sealed class SafeTensorsTests : IDisposable
         var ex = Assert.Throws<CheckpointException>(() => SafeTensors.Load(file));
         Assert.Contains(Path.GetFileName(file), ex.Message);
         Assert.Contains(expected, ex.Message);
+        Assert.Contains(expected, Assert.Throws<CheckpointException>(() => SafeTensors.ReadShapes(file)).Message);
         Assert.Throws<CheckpointException>(() => SafeTensors.Load(P("missing.safetensors")));
     }
 
