@@ -32,13 +32,29 @@ internal static class Common
         };
     }
 
-    /// <summary>A fresh model by name; the fine-tuned ResNet18 gets a head of <paramref name="classes"/> outputs.</summary>
-    public static Module CreateModel(string name, Generator? generator = null, int classes = 10)
+    /// <summary>A fresh model of <c>engine train</c> by name.</summary>
+    public static Module CreateModel(string name, Generator? generator = null)
     {
-        if (name == FinetuneCommand.ModelName) return FinetuneCommand.CreateNet(null, generator ?? new Generator(0), classes).Net;
         if (!Models.Names.Contains(name)) throw new CliException($"unknown model '{name}'; known models: {string.Join(", ", Models.Names)}");
         return Models.Create(name, generator: generator);
     }
+
+    /// <summary>The model a run folder's config.json describes (weights not loaded): one of train's, or a fine-tuned backbone with its head.</summary>
+    public static Module CreateModel(RunConfig config) =>
+        config.Model is FinetuneCommand.ModelName or FinetuneCommand.LegacyModelName
+            ? FinetuneCommand.CreateModel(config)
+            : Models.Names.Contains(config.Model) && config.Classes.Length == 10 && config.InputShape is [1, 28, 28]
+                ? Models.Create(config.Model)
+                : throw new CliException($"config.json: model '{config.Model}' with {config.Classes.Length} classes and input {Errors.Shape(config.InputShape)} is not one this version builds " +
+                                         $"(train's {string.Join(", ", Models.Names)} for 10 classes of 1x28x28, or {FinetuneCommand.ModelName})");
+
+    /// <summary>Class names for a line of text: all of them, or the first few and a count.</summary>
+    public static string ClassList(IReadOnlyList<string> classes) =>
+        classes.Count <= 8 ? string.Join(", ", classes) : string.Join(", ", classes.Take(6)) + $", … and {classes.Count - 6} more";
+
+    /// <summary>An epoch's numbers on one line.</summary>
+    public static string EpochLine(Engine.Training.EpochMetrics m) =>
+        $"train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | validation loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0} images/s";
 
     /// <summary>
     /// Loads a checkpoint (model.safetensors) into <paramref name="model"/>, first checking that its
@@ -85,20 +101,6 @@ internal static class Common
         {
             throw new CliException(e.Message);
         }
-    }
-
-    /// <summary>
-    /// What a model's inputs go through: the 28×28 grey images resized to the config's input size and
-    /// replicated to 3 channels where the model wants them (the fine-tuned ResNet18), then normalized.
-    /// </summary>
-    public static ITransform Normalization(RunConfig c)
-    {
-        var normalize = new Normalize(c.NormalizeMean, c.NormalizeStd);
-        if (c.InputShape is [1, 28, 28]) return normalize;
-        var steps = new List<ITransform> { new Resize(c.InputShape[1], c.InputShape[2]) };
-        if (c.InputShape[0] == 3) steps.Add(new GreyToRgb());
-        steps.Add(normalize);
-        return new Compose([.. steps]);
     }
 
     public static string Json(object o) => JsonSerializer.Serialize(o, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Engine.Data;
 using Engine.Layers;
 using Engine.Training;
-using Spectre.Console;
 
 namespace Engine.Cli;
 
@@ -54,9 +53,10 @@ internal static class TrainCommand
         {
             Model = o.Model, Classes = [.. FashionMnist.ClassNames], InputShape = [1, 28, 28],
             NormalizeMean = [FashionMnist.PixelStatistics.Mean], NormalizeStd = [FashionMnist.PixelStatistics.Std],
-            Seed = o.Seed, Optimizer = o.Optimizer, LearningRate = lr, Epochs = o.Epochs, BatchSize = o.BatchSize, Data = o.Data,
+            Seed = o.Seed, Optimizer = o.Optimizer, LearningRate = lr, Epochs = o.Epochs, BatchSize = o.BatchSize,
+            Data = o.Data is null ? null : Path.GetFullPath(o.Data), Color = "grey",
         };
-        var normalize = Common.Normalization(config);
+        var normalize = config.Preprocessing().Evaluation();
         var (fit, validation) = Datasets.TrainValidationSplit(trainSet, o.ValidationFraction, o.Seed);
         var trainLoader = new DataLoader(fit, o.BatchSize, shuffle: true, seed: o.Seed, transform: normalize);
         var valLoader = new DataLoader(validation, 512, transform: normalize);
@@ -73,36 +73,51 @@ internal static class TrainCommand
             new TensorBoardLog(Path.Combine(o.Out, "tensorboard")),
             checkpoint,
         };
-        bool interactive = !o.Quiet && !o.Json && !Console.IsOutputRedirected && output == Console.Out;
         if (!o.Quiet)
         {
             output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3} ({o.Schedule}), batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads");
             output.Write(modelNet.Summary(1, 1, 28, 28));
         }
         var clock = Stopwatch.StartNew();
-        TrainingHistory history;
+        TrainingHistory? history;
+        using var interrupt = new Interrupt();
         try
         {
-            history = interactive ? WithProgressBar(modelNet, loss, optimizer, trainLoader, valLoader, callbacks, o.Epochs)
-                                  : Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, new EpochLines(output, o.Quiet)]);
+            history = Display.Run(output, o.Quiet, o.Json, display =>
+            {
+                var lines = new EpochAction((_, m) => display.Line($"epoch {m.Epoch}: {Common.EpochLine(m)}"));
+                try
+                {
+                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("training"), interrupt.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    modelNet.Save(Path.Combine(o.Out, "model.safetensors"));
+                    config.Save(Path.Combine(o.Out, "config.json"));
+                    display.Line($"interrupted: the weights after the last finished step are in {Path.Combine(o.Out, "model.safetensors")} (with config.json)");
+                    return null;
+                }
+            });
         }
         catch (NonFiniteLossException e)
         {
             string kept = checkpoint.SavedEpoch > 0 ? $"the last good checkpoint (epoch {checkpoint.SavedEpoch}) is kept in {checkpoint.Path}" : "no checkpoint had been saved yet";
             throw new CliException($"training stopped: {e.Message}; {kept}");
         }
+        if (history is null) return Interrupt.ExitCode;
         double seconds = clock.Elapsed.TotalSeconds;
         var test = Trainer.Evaluate(modelNet, loss, testLoader);
         modelNet.Save(Path.Combine(o.Out, "model.safetensors"));
         config.Save(Path.Combine(o.Out, "config.json"));
         CurvePlot.Save(history, Path.Combine(o.Out, "curves.png"));
+        Engine.Onnx.OnnxExport.Save(modelNet, config.InputShape, Path.Combine(o.Out, "model.onnx"));
         long samples = history.Epochs.Sum(e => e.Samples);
         double trainSeconds = history.Epochs.Sum(e => e.Seconds);
         if (!o.Quiet)
         {
             if (history.StoppedBecause is { } why) output.WriteLine(why);
             output.WriteLine($"test accuracy {test.Accuracy:P2}, test loss {test.Loss:F4} on {test.Samples} images; {seconds:F1} s, {samples / trainSeconds:F0} training samples/s");
-            output.WriteLine($"wrote {Path.Combine(o.Out, "model.safetensors")}, config.json, metrics.csv, curves.png, best.safetensors and tensorboard/ in {o.Out}");
+            output.WriteLine($"wrote {Path.Combine(o.Out, "model.safetensors")}, config.json, model.onnx, metrics.csv, curves.png, best.safetensors and tensorboard/ in {o.Out}");
         }
         if (o.Json)
             output.WriteLine(Common.Json(new
@@ -114,42 +129,4 @@ internal static class TrainCommand
     }
 
     private static int CpuThreads() => Engine.Kernels.CpuBackend.Threads;
-
-    private static TrainingHistory WithProgressBar(Module model, Loss loss, Engine.Optim.Optimizer optimizer, DataLoader train, DataLoader val,
-        ICallback[] callbacks, int epochs)
-    {
-        TrainingHistory? history = null;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("starting", maxValue: epochs * (double)train.BatchCount);
-                var progress = new Progress(p =>
-                {
-                    task.Value = (p.Epoch - 1) * (double)p.Batches + p.Batch;
-                    task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  acc {p.Accuracy:P1}  {p.SamplesPerSecond:F0}/s";
-                });
-                var lines = new EpochAction((_, m) => AnsiConsole.MarkupLine(Markup.Escape(EpochLines.Format(m))));
-                history = Trainer.Fit(model, loss, optimizer, train, epochs, val, [.. callbacks, lines], progress);
-            });
-        return history!;
-    }
-
-    /// <summary>Reports synchronously on the training thread (System.Progress would post to the thread pool).</summary>
-    private sealed class Progress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
-
-    /// <summary>One line per epoch when there is no progress bar.</summary>
-    private sealed class EpochLines(TextWriter output, bool quiet) : ICallback
-    {
-        public static string Format(EpochMetrics m) =>
-            $"epoch {m.Epoch}: train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | validation loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0} samples/s";
-
-        public void OnEpochEnd(TrainerContext context, EpochMetrics metrics)
-        {
-            if (!quiet) output.WriteLine(Format(metrics));
-        }
-    }
 }

@@ -82,6 +82,10 @@ public static class FashionMnist
         throw new DataException($"{directory}: {name} not found: expected {name} or {name}.gz in this directory");
     }
 
+    /// <summary>True when <paramref name="directory"/> holds the training images and labels (raw or gzipped) under their standard names.</summary>
+    public static bool HasFiles(string directory) =>
+        Directory.Exists(directory) && new[] { TrainImagesFile, TrainLabelsFile }.All(n => File.Exists(Path.Combine(directory, n)) || File.Exists(Path.Combine(directory, n + ".gz")));
+
     /// <summary>
     /// The embedded subset's folder: the first <c>data/fashion-mnist-subset</c> holding the training
     /// images found walking up from <see cref="AppContext.BaseDirectory"/> and then from the current

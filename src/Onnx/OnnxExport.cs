@@ -5,7 +5,7 @@ using Google.Protobuf;
 namespace Engine.Onnx;
 
 /// <summary>
-/// <see cref="Module"/> → ONNX (opset 13) for inference: Sequential trees of Linear (Gemm), Conv2d,
+/// <see cref="Module"/> → ONNX (opset 13, or an imported graph's newer opset) for inference: Sequential trees of imported graphs (<see cref="OnnxModel"/>, with their current weights), Linear (Gemm), Conv2d,
 /// BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten,
 /// Softmax, Dropout (Identity) and residual BasicBlocks (Conv, BatchNormalization, Relu, Add). The batch dimension is symbolic ("N"). A layer without an ONNX
 /// mapping fails naming its path and type, before anything is written.
@@ -29,13 +29,15 @@ public static class OnnxExport
     public static ModelProto ToModelProto(Module model, int[] inputShape)
     {
         var graph = new GraphProto { Name = model.TypeName };
+        // imported graphs inside the model keep their ops' forms of opset 13 or newer (older ones are rewritten)
+        long opset = Math.Max(13, model.NamedModules().Select(m => m.Value).OfType<OnnxModel>().Select(m => m.Opset).DefaultIfEmpty(13).Max());
         var builder = new Builder(graph);
         string output = builder.Emit(model, "input", "");
         var input = new ValueInfoProto { Name = "input", Type = TensorType(["N", .. inputShape.Select(d => (object)d)]) };
         graph.Input.Add(input);
         graph.Output.Add(new ValueInfoProto { Name = output, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } });
         var m = new ModelProto { IrVersion = 7, ProducerName = "Engine", ProducerVersion = "0.1", Graph = graph };
-        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         return m;
     }
 
@@ -55,10 +57,8 @@ public static class OnnxExport
 
         private string Init(string name, Tensor t)
         {
-            var p = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-            p.Dims.AddRange(t.Shape.ToArray().Select(d => (long)d));
-            p.FloatData.AddRange(t.To(Device.Cpu).To(DType.Float32).Reshape(-1).ToArray<float>());
-            graph.Initializer.Add(p);
+            using var f = t.To(DType.Float32);
+            graph.Initializer.Add(OnnxTensors.FromTensor(f, name));
             return name;
         }
 
@@ -96,6 +96,8 @@ public static class OnnxExport
             string P(string suffix) => (path.Length > 0 ? path + "." : "") + suffix;
             switch (m)
             {
+                case OnnxModel imported:
+                    return imported.AppendTo(graph, x, (path.Length > 0 ? path : "model") + "/");
                 case Sequential seq:
                 {
                     for (int i = 0; i < seq.Layers.Count; i++) x = Emit(seq.Layers[i], x, P(i.ToString()));
@@ -146,7 +148,7 @@ public static class OnnxExport
                 case Flatten f when f.EndDim == -1: return Node("Flatten", path, [x], Int("axis", f.StartDim));
                 case Softmax s: return Node("Softmax", path, [x], Int("axis", s.Axis));
                 default:
-                    throw new OnnxException($"OnnxExport: layer '{(path.Length > 0 ? path : "(model)")}' ({m.TypeName}) has no ONNX mapping; exportable: Sequential, BasicBlock, Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Softmax");
+                    throw new OnnxException($"OnnxExport: layer '{(path.Length > 0 ? path : "(model)")}' ({m.TypeName}) has no ONNX mapping; exportable: Sequential, OnnxModel, BasicBlock, Linear, Conv2d, BatchNorm1d/2d, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Softmax");
             }
         }
     }

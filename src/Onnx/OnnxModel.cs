@@ -25,7 +25,7 @@ public sealed record OnnxImportOptions
 /// model can be fine-tuned. Declared input sizes are not enforced: any size the graph's ops accept
 /// runs, and one they do not fails naming the node and the shapes.
 /// </summary>
-public sealed partial class OnnxModel : Module
+public sealed partial class OnnxModel : Module, IStaged
 {
     private readonly GraphProto _graph;
     private readonly OnnxImportOptions _options;
@@ -33,7 +33,6 @@ public sealed partial class OnnxModel : Module
     private readonly Dictionary<string, Tensor> _constants = [];
     private readonly HashSet<string> _graphOutputs;
     private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<NodeProto, (long H, long W)> _spatial = new(ReferenceEqualityComparer.Instance);
     private double? _batchNormMomentum;
     private readonly Dictionary<NodeProto, NodeProto> _convToBatchNorm = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<NodeProto> _foldedNow = new(ReferenceEqualityComparer.Instance);
@@ -61,7 +60,7 @@ public sealed partial class OnnxModel : Module
         DeclaredInputShapes = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i =>
             (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
 
-        InferSpatialSizes(options.FinalAveragePoolAsGlobal);
+        if (options.FinalAveragePoolAsGlobal) FindFinalGlobalPools();
         // a Conv whose output only feeds a BatchNormalization: in inference the two fold into one Conv
         var uses = _graph.Node.SelectMany(n => n.Input).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
         var producer = _graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).GroupBy(t => t.o).ToDictionary(g => g.Key, g => g.First().n);
@@ -108,6 +107,32 @@ public sealed partial class OnnxModel : Module
     /// </summary>
     public static OnnxModel Load(string path, OnnxImportOptions? options = null)
     {
+        var model = Parse(path);
+        CheckOps(path, model.Graph);
+        return new OnnxModel(path, model, options ?? new OnnxImportOptions());
+    }
+
+    /// <summary>
+    /// Loads the feature extractor of an image classifier: the graph cut where its features enter the
+    /// final classifier, so that a new head can take them. <paramref name="cut"/> names the node (or
+    /// tensor) whose output is the features; without it the classifier is found (see
+    /// <see cref="OnnxBackbone.FindFeatures"/>), and a graph without one is kept whole. Nodes after
+    /// the cut are dropped with their initializers, so ops the importer does not support may appear
+    /// there. <see cref="Cut"/> says what was cut.
+    /// </summary>
+    public static OnnxModel LoadBackbone(string path, string? cut = null, OnnxImportOptions? options = null)
+    {
+        var model = Parse(path);
+        var description = OnnxBackbone.CutGraph(path, model.Graph, cut);
+        CheckOps(path, model.Graph);
+        return new OnnxModel(path, model, options ?? new OnnxImportOptions()) { Cut = description };
+    }
+
+    /// <summary>Where <see cref="LoadBackbone"/> cut the graph (null when the graph was kept whole).</summary>
+    public string? Cut { get; private init; }
+
+    private static ModelProto Parse(string path)
+    {
         if (!File.Exists(path)) throw new OnnxException($"{path}: no such file");
         byte[] bytes = File.ReadAllBytes(path);
         if (bytes.Length == 0) throw new OnnxException($"{path}: the file is empty");
@@ -122,13 +147,19 @@ public sealed partial class OnnxModel : Module
         }
         if (model.Graph is null || model.Graph.Node.Count == 0)
             throw new OnnxException($"{path}: not an ONNX model: no graph with nodes (a {bytes.Length}-byte file)");
-        var unsupported = model.Graph.Node
+        if (model.Graph.Output.Count == 0)
+            throw new OnnxException($"{path}: the graph declares no outputs");
+        return model;
+    }
+
+    private static void CheckOps(string path, GraphProto graph)
+    {
+        var unsupported = graph.Node
             .Where(n => n.Domain is not ("" or "ai.onnx") || !SupportedOps.Contains(n.OpType))
             .Select(n => $"{(n.Domain is "" or "ai.onnx" ? "" : n.Domain + ".")}{n.OpType} ({(n.Name.Length > 0 ? n.Name : "unnamed, output " + n.Output.FirstOrDefault())})")
             .ToList();
         if (unsupported.Count > 0)
             throw new OnnxException($"{path}: {unsupported.Count} node(s) use ops this importer does not support: {string.Join(", ", unsupported)}; supported: {string.Join(", ", SupportedOps.Order())}");
-        return new OnnxModel(path, model, options ?? new OnnxImportOptions());
     }
 
     /// <summary>
@@ -136,7 +167,7 @@ public sealed partial class OnnxModel : Module
     /// input plane (ResNet's 7×7 over 7×7): they become global averages for other input sizes. Spatial
     /// sizes are followed from the declared input through Conv and the pools; other ops keep them.
     /// </summary>
-    private void InferSpatialSizes(bool findGlobalPools)
+    private void FindFinalGlobalPools()
     {
         if (DeclaredInputShapes.Count != 1 || DeclaredInputShapes[0].Count != 4 || DeclaredInputShapes[0][2] is null || DeclaredInputShapes[0][3] is null) return;
         var spatial = new Dictionary<string, (long H, long W)> { [Inputs[0]] = (DeclaredInputShapes[0][2]!.Value, DeclaredInputShapes[0][3]!.Value) };
@@ -168,7 +199,7 @@ public sealed partial class OnnxModel : Module
             else if (node.OpType is "MaxPool" or "AveragePool")
             {
                 var k = Ints("kernel_shape", 1, 2);
-                if (findGlobalPools && node.OpType == "AveragePool" && node.Output.Any(_graphOutputs.Contains) && hw == (k[0], k[1])
+                if (node.OpType == "AveragePool" && node.Output.Any(_graphOutputs.Contains) && hw == (k[0], k[1])
                     && Ints("pads", 0, 4).All(p => p == 0))
                     _globalPools.Add(node);
                 result = Out(k[0], k[1]);
@@ -176,23 +207,64 @@ public sealed partial class OnnxModel : Module
             else if (node.OpType is "GlobalAveragePool") result = (1, 1);
             else if (node.OpType is "Flatten" or "Reshape" or "Gemm" or "MatMul" or "Transpose" or "Concat") continue;
             foreach (var o in node.Output) spatial[o] = result;
-            _spatial[node] = result;
         }
     }
 
     /// <summary>
-    /// The parameters of the last stage: those read by the nodes that work at the smallest spatial size
-    /// a convolution produces at the declared input size (for ResNet18, the 7×7 stage, its downsampling
-    /// convolution included). Empty when the declared input size is unknown.
+    /// The input shape used to trace the graph for <see cref="Stages"/>: by default the declared input
+    /// shape with batch 1 (and 224 for a side left symbolic). Set it to the size the model will run at.
     /// </summary>
-    public IReadOnlyList<Parameter> LastStageParameters()
+    public int[] ExampleInputShape
     {
-        var convs = _graph.Node.Where(n => n.OpType == "Conv" && _spatial.ContainsKey(n)).ToList();
-        if (convs.Count == 0) return [];
-        long smallest = convs.Min(n => _spatial[n].H * _spatial[n].W);
-        var stage = _graph.Node.Where(n => _spatial.TryGetValue(n, out var hw) && hw.H * hw.W == smallest && n.OpType is not ("AveragePool" or "GlobalAveragePool"));
-        return [.. stage.SelectMany(n => n.Input).Distinct().Where(_parameters.ContainsKey).Select(i => _parameters[i])];
+        get => _exampleInput ?? [1, .. DeclaredInputShapes.Count == 1 && DeclaredInputShapes[0].Count == 4
+            ? DeclaredInputShapes[0].Skip(1).Select((d, i) => d is > 0 and <= int.MaxValue ? (int)d : i == 0 ? 3 : 224)
+            : [3, 224, 224]];
+        set
+        {
+            _exampleInput = [.. value];
+            _stages = null;
+        }
     }
+
+    private int[]? _exampleInput;
+    private IReadOnlyList<IReadOnlyList<Parameter>>? _stages;
+
+    /// <summary>
+    /// The parameters grouped by the spatial size the graph works at where it reads them, largest
+    /// first: for ResNet18 the stem, then its four stages (each with its downsampling convolution).
+    /// Found by running the graph once on zeros of <see cref="ExampleInputShape"/>; parameters read
+    /// where the data is not an image (after flattening) join the last stage.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<Parameter>> Stages()
+    {
+        if (_stages is not null) return _stages;
+        var area = new Dictionary<Parameter, long>(ReferenceEqualityComparer.Instance);
+        using (Tensor.Scope())
+        using (GradMode.NoGrad())
+        {
+            bool training = IsTraining;
+            Eval();
+            try
+            {
+                Execute([new Variable(Tensor.Zeros(ExampleInputShape))], (node, outputs) =>
+                {
+                    long a = outputs.Length > 0 && outputs[0].Rank == 4 ? (long)outputs[0].Shape[2] * outputs[0].Shape[3] : 0;
+                    foreach (var i in node.Input)
+                        if (_parameters.TryGetValue(i, out var p) && !area.ContainsKey(p)) area[p] = a;
+                });
+            }
+            finally { Train(training); }
+        }
+        var sizes = area.Values.Where(a => a > 0).Distinct().OrderDescending().ToList();
+        var stages = sizes.Select(_ => new List<Parameter>()).ToList();
+        if (stages.Count == 0) stages.Add([]);
+        foreach (var (_, p) in NamedParameters())
+            stages[area.TryGetValue(p, out var a) && a > 0 ? sizes.IndexOf(a) : stages.Count - 1].Add(p);
+        return _stages = [.. stages.Where(s => s.Count > 0)];
+    }
+
+    /// <summary>The parameters of the last of <see cref="Stages"/> (for ResNet18, the 7×7 stage at 224×224).</summary>
+    public IReadOnlyList<Parameter> LastStageParameters() => Stages()[^1];
 
     /// <summary>Makes the last stage's parameters trainable again after <see cref="Module.Freeze"/> (batch norms keep their running statistics).</summary>
     public OnnxModel UnfreezeLastStage()
@@ -246,7 +318,10 @@ public sealed partial class OnnxModel : Module
     }
 
     /// <summary>Runs the graph on <paramref name="inputs"/> (in the order of <see cref="Inputs"/>) and returns every output.</summary>
-    public IReadOnlyList<Variable> Run(params Variable[] inputs)
+    public IReadOnlyList<Variable> Run(params Variable[] inputs) => Execute(inputs, null);
+
+    /// <summary>Runs the nodes in order; <paramref name="observe"/> sees each node's outputs.</summary>
+    private IReadOnlyList<Variable> Execute(Variable[] inputs, Action<NodeProto, Variable[]>? observe)
     {
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
@@ -270,6 +345,7 @@ public sealed partial class OnnxModel : Module
                 var shapes = Enumerable.Range(0, node.Input.Count).Select(i => In(i)).Where(v => v is not null).Select(v => Errors.Shape(v!.Shape));
                 throw new OnnxException($"{Source}: node {Describe(node)} cannot take its inputs {string.Join(" and ", shapes)}: {e.Message}");
             }
+            observe?.Invoke(node, outputs);
             for (int o = 0; o < outputs.Length && o < node.Output.Count; o++)
                 if (node.Output[o].Length > 0) values[node.Output[o]] = outputs[o];
         }

@@ -49,6 +49,24 @@ public static class OnnxTensors
         }
     }
 
+    /// <summary>A TensorProto named <paramref name="name"/> holding a copy of <paramref name="t"/> in raw_data (float, double, int32, int64, bool).</summary>
+    public static TensorProto FromTensor(Tensor t, string name)
+    {
+        using var cpu = t.To(Device.Cpu);
+        var (type, bytes) = t.DType switch
+        {
+            DType.Float32 => (TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes<float>(cpu.ToArray<float>()).ToArray()),
+            DType.Float64 => (TensorProto.Types.DataType.Double, MemoryMarshal.AsBytes<double>(cpu.ToArray<double>()).ToArray()),
+            DType.Int32 => (TensorProto.Types.DataType.Int32, MemoryMarshal.AsBytes<int>(cpu.ToArray<int>()).ToArray()),
+            DType.Int64 => (TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes<long>(cpu.ToArray<long>()).ToArray()),
+            _ => (TensorProto.Types.DataType.Bool, Array.ConvertAll(cpu.ToArray<bool>(), b => b ? (byte)1 : (byte)0)),
+        };
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("writing ONNX raw_data needs a little-endian machine");
+        var p = new TensorProto { Name = name, DataType = (int)type, RawData = Google.Protobuf.ByteString.CopyFrom(bytes) };
+        p.Dims.AddRange(t.Shape.ToArray().Select(d => (long)d));
+        return p;
+    }
+
     /// <summary>The <paramref name="count"/> values from raw_data (little-endian, as ONNX stores it) or else from the typed field.</summary>
     private static T[] Values<T>(ReadOnlySpan<byte> raw, IList<T> typed, long count) where T : unmanaged
     {

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace Engine.Training;
 
-/// <summary>Appends one CSV row per epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds, samples_per_second.</summary>
+/// <summary>
+/// Appends one CSV row per epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds,
+/// samples_per_second. A new run starts the file with its header; a continued run (a second phase) appends.
+/// </summary>
 public sealed class CsvLog(string path) : ICallback
 {
     /// <summary>The file written.</summary>
@@ -13,6 +16,7 @@ public sealed class CsvLog(string path) : ICallback
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
         if (dir is not null) Directory.CreateDirectory(dir);
+        if (context.History.Epochs.Count > 0 && File.Exists(Path)) return;
         File.WriteAllText(Path, "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,samples_per_second\n");
     }
 

@@ -22,13 +22,16 @@ public sealed class TrainingHistory
     /// <summary>One entry per finished epoch.</summary>
     public List<EpochMetrics> Epochs { get; } = [];
 
+    /// <summary>Optimizer steps taken.</summary>
+    public long Steps { get; internal set; }
+
     /// <summary>Why training stopped early, if it did.</summary>
     public string? StoppedBecause { get; internal set; }
 }
 
 /// <summary>Where training is, reported after every batch for progress displays.</summary>
-/// <param name="Epoch">1-based epoch.</param>
-/// <param name="Epochs">Epochs planned.</param>
+/// <param name="Epoch">1-based epoch of this <see cref="Trainer.Fit"/> call.</param>
+/// <param name="Epochs">Epochs planned in this call.</param>
 /// <param name="Batch">1-based batch within the epoch.</param>
 /// <param name="Batches">Batches per epoch.</param>
 /// <param name="Loss">Running mean loss of the epoch so far.</param>

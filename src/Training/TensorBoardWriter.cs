@@ -6,7 +6,7 @@ using Engine.Training.TensorBoardProto;
 namespace Engine.Training;
 
 /// <summary>
-/// Writes scalars to a TensorBoard event file (<c>events.out.tfevents.&lt;time&gt;.&lt;host&gt;</c>):
+/// Writes scalars to a TensorBoard event file (<c>events.out.tfevents.&lt;time&gt;.&lt;host&gt;.&lt;pid&gt;.&lt;n&gt;</c>):
 /// TFRecord framing — for each record, its length as a little-endian uint64, the masked CRC-32C of
 /// those 8 bytes, the serialized <c>Event</c> protobuf, and the masked CRC-32C of the data — where
 /// masked(c) = ((c &gt;&gt; 15) | (c &lt;&lt; 17)) + 0xa282ead8. The first record carries the file
@@ -16,12 +16,15 @@ public sealed class TensorBoardWriter : IDisposable
 {
     private readonly FileStream _file;
 
+    private static int s_files;
+
     /// <summary>Creates a new event file in <paramref name="logDir"/>.</summary>
     public TensorBoardWriter(string logDir)
     {
         Directory.CreateDirectory(logDir);
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        FilePath = Path.Combine(logDir, $"events.out.tfevents.{now}.{Environment.MachineName}");
+        // the process id and a counter, as TensorFlow does, keep two writers of one second apart
+        FilePath = Path.Combine(logDir, $"events.out.tfevents.{now}.{Environment.MachineName}.{Environment.ProcessId}.{Interlocked.Increment(ref s_files)}");
         _file = new FileStream(FilePath, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         Write(new Event { WallTime = Now(), FileVersion = "brain.Event:2" });
     }

@@ -30,23 +30,31 @@ public static class Trainer
     /// <summary>The tensor on <paramref name="device"/>: itself, or a copy there (batches come from the loader on the CPU).</summary>
     private static Tensor OnDevice(Tensor t, Device device) => t.Device == device ? t : t.To(device);
 
-    /// <summary>Trains <paramref name="model"/> and returns what happened, epoch by epoch.</summary>
+    /// <summary>
+    /// Trains <paramref name="model"/> for <paramref name="epochs"/> epochs and returns what happened, epoch
+    /// by epoch. Given an earlier <paramref name="history"/> (a fine-tuning run's first phase), training
+    /// continues it: epochs are numbered on from its last, steps count on, the loader shuffles as for
+    /// those epochs, and the new epochs are appended to it.
+    /// </summary>
     /// <exception cref="NonFiniteLossException">the loss became NaN or infinite (names the step).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was signalled: the step under way finished, no other began.</exception>
     public static TrainingHistory Fit(Module model, Loss loss, Optimizer optimizer, DataLoader train, int epochs,
         DataLoader? validation = null, IReadOnlyList<ICallback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, TrainingHistory? history = null)
     {
         if (epochs < 1) throw new EngineException($"Trainer.Fit: epochs {epochs} must be at least 1");
-        var history = new TrainingHistory();
+        history ??= new TrainingHistory();
+        int first = history.Epochs.Count;
         var device = model.Device;
-        var context = new TrainerContext(model, optimizer, history);
+        var context = new TrainerContext(model, optimizer, history) { Step = history.Steps };
         callbacks ??= [];
         foreach (var c in callbacks) c.OnTrainBegin(context);
         var total = Stopwatch.StartNew();
         try
         {
-            for (int epoch = 1; epoch <= epochs; epoch++)
+            for (int run = 1; run <= epochs; run++)
             {
+                int epoch = first + run;
                 var clock = Stopwatch.StartNew();
                 model.Train();
                 double lossSum = 0;
@@ -70,6 +78,7 @@ public static class Trainer
                         l.Backward();
                         optimizer.Step();
                         context.Step++;
+                        history.Steps = context.Step;
                         lossSum += value * batch.Count;
                         correct += Metrics.CorrectTopK(logits.Data, labels);
                         seen += batch.Count;
@@ -78,9 +87,9 @@ public static class Trainer
                     foreach (var c in callbacks) c.OnBatchEnd(context, context.Step, lossSum / seen);
                     if (progress is not null)
                     {
-                        double done = (epoch - 1 + (double)b / batches) / epochs;
+                        double done = (run - 1 + (double)b / batches) / epochs;
                         var remaining = TimeSpan.FromSeconds(total.Elapsed.TotalSeconds * (1 - done) / Math.Max(done, 1e-9));
-                        progress.Report(new TrainingProgress(epoch, epochs, b, batches, lossSum / seen, (double)correct / seen,
+                        progress.Report(new TrainingProgress(run, epochs, b, batches, lossSum / seen, (double)correct / seen,
                             seen / clock.Elapsed.TotalSeconds, total.Elapsed, remaining));
                     }
                 }

@@ -60,7 +60,7 @@ public sealed class FinetuneCliTests : IDisposable
         // a fine-tuned folder for 5 classes, written as a 5-class head would be
         string five = Path.Combine(_dir, "five");
         Directory.CreateDirectory(five);
-        var (net, _, _) = FinetuneCommand.CreateNet(null, new Generator(1), classes: 5);
+        var (net, _) = FinetuneCommand.CreateNet(null, null, 32, 5, 0, new Generator(1));
         net.Save(Path.Combine(five, "model.safetensors"));
         new RunConfig
         {
@@ -77,7 +77,7 @@ public sealed class FinetuneCliTests : IDisposable
         var (code, text) = Finetune(new FinetuneOptions(TrainSize: 20, TestSize: 16, HeadEpochs: 1, Out: outDir, Resume: five, Quiet: true));
         Assert.Equal(2, code);
         Assert.Single(text.Trim().Split('\n'));
-        Assert.Contains("has 5 classes but this run's head (10 Fashion-MNIST classes) has 10", text);
+        Assert.Contains("has 5 classes but this run's head (10 classes) has 10", text);
         Assert.Equal("earlier run", File.ReadAllText(Path.Combine(outDir, "model.safetensors")));
 
         // a config that lists 10 classes beside a 5-class checkpoint
@@ -93,9 +93,9 @@ public sealed class FinetuneCliTests : IDisposable
         string outDir = Path.Combine(_dir, "keep");
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "model.safetensors"), "earlier run");
-        var size = Finetune(new FinetuneOptions(ImageSize: 48, Out: outDir));
+        var size = Finetune(new FinetuneOptions(ImageSize: 8, Out: outDir));
         Assert.Equal(2, size.Code);
-        Assert.Contains("input side must be a multiple of 32 for this model", size.Output);
+        Assert.Contains("--image-size 8 must be at least 16", size.Output);
         string missing = Path.Combine(_dir, "nowhere.onnx");
         var model = Finetune(new FinetuneOptions(ModelPath: missing, Out: outDir, TrainSize: 20));
         Assert.Equal(2, model.Code);

@@ -78,7 +78,7 @@ public sealed class CliTests : IDisposable
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"lenet\"", "\"mlp\""));
         var p = new StringWriter();
         Assert.Equal(2, CliGuard.Run(p, () => PredictCommand.Run(outDir, [png], false, p)));
-        Assert.Contains("cannot decode", p.ToString());
+        Assert.Contains("not-an-image.png: not a PNG, JPEG, BMP or GIF image", p.ToString());
         var before = File.ReadAllBytes(Path.Combine(outDir, "model.safetensors"));
         Expect2(Train(new TrainOptions(Model: "vgg", Out: outDir)));
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")));   // a failed run overwrites nothing
