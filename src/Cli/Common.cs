@@ -54,7 +54,7 @@ internal static class Common
 
     /// <summary>An epoch's numbers on one line.</summary>
     public static string EpochLine(Engine.Training.EpochMetrics m) =>
-        $"train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | validation loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0} images/s";
+        $"train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | val loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0}/s";
 
     /// <summary>
     /// Loads a checkpoint (model.safetensors) into <paramref name="model"/>, first checking that its

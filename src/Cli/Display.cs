@@ -61,7 +61,7 @@ internal sealed class Display
         {
             task ??= _bars.AddTask(Markup.Escape(what), maxValue: p.Epochs * (double)p.Batches);
             task.Value = (p.Epoch - 1) * (double)p.Batches + p.Batch;
-            task.Description = Markup.Escape($"{what} epoch {p.Epoch}/{p.Epochs}  loss {p.Loss:F4}  acc {p.Accuracy:P1}  {p.SamplesPerSecond:F0}/s");
+            task.Description = Markup.Escape($"{what} {p.Epoch}/{p.Epochs}  loss {p.Loss:F3}  acc {p.Accuracy * 100:F1}%  {p.SamplesPerSecond:F0}/s");
         });
     }
 

@@ -308,7 +308,7 @@ internal static class FinetuneCommand
         var bars = new Dictionary<int, IProgress<TrainingProgress>?>();
         var progress = new Display.Sync<FineTuneProgress>(p =>
         {
-            if (!bars.TryGetValue(p.Phase, out var bar)) bars[p.Phase] = bar = display.Training(p.Phase == 1 ? "pretrained, phase 1 (head)" : "pretrained, phase 2");
+            if (!bars.TryGetValue(p.Phase, out var bar)) bars[p.Phase] = bar = display.Training(p.Phase == 1 ? "head" : "tuning");
             bar?.Report(p.Training);
         });
         int stageCount = FineTuning.Stages(backbone).Count;
@@ -340,7 +340,7 @@ internal static class FinetuneCommand
         string? exported = null;
         try { OnnxExport.Save(net, [3, o.ImageSize, o.ImageSize], Path.Combine(o.Out, "model.onnx")); exported = "model.onnx"; }
         catch (OnnxException e) { display.Line($"warning: no model.onnx: {e.Message}"); }
-        ConfusionPlot.Save(pretrained.Confusion, classes, Path.Combine(o.Out, "confusion.png"), "Confusion matrix (test images, fine-tuned)");
+        ConfusionPlot.Save(pretrained.Confusion, classes, Path.Combine(o.Out, "confusion.png"), "Test images, fine-tuned");
         display.Line($"pretrained: test accuracy {pretrained.Accuracy:P2} on {pretrained.Samples} images ({pretrainedSeconds:F1} s)");
         if (!o.Quiet) ShowExamples(net, Loader(data.Test, evaluation, false), classes, display);
 
@@ -356,11 +356,11 @@ internal static class FinetuneCommand
             fresh.ResetParameters(new Generator(o.Seed + 7));
             scratchNet.To(device);
             using var opt = new Adam(scratchNet.Parameters(), o.LearningRate);
-            var lines = new EpochAction((_, m) => display.Line($"scratch (all layers) epoch {m.Epoch}: {Common.EpochLine(m)}"));
+            var lines = new EpochAction((_, m) => display.Line($"scratch epoch {m.Epoch}: {Common.EpochLine(m)}"));
             try
             {
                 scratchHistory = Trainer.Fit(scratchNet, loss, opt, Loader(data.Train, TrainTransform(), true), o.HeadEpochs + tuneEpochs,
-                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch (all layers)"), cancel);
+                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch"), cancel);
                 scratch = Trainer.Evaluate(scratchNet, loss, Loader(data.Test, evaluation, false));
             }
             catch (OperationCanceledException)
@@ -425,6 +425,6 @@ internal static class FinetuneCommand
         }
 
         public void OnEpochEnd(TrainerContext context, EpochMetrics m) =>
-            display.Line($"pretrained, phase {(m.Epoch <= headEpochs ? "1 (head)" : "2")} epoch {m.Epoch}: {Common.EpochLine(m)}");
+            display.Line($"phase {(m.Epoch <= headEpochs ? 1 : 2)} epoch {m.Epoch}: {Common.EpochLine(m)}");
     }
 }

@@ -39,9 +39,7 @@ internal static class PredictCommand
             if (Directory.Exists(arg))
             {
                 folders = true;
-                var found = Directory.EnumerateFiles(arg, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
-                    .Where(ImageDecoder.HasImageExtension).Where(f => !Path.GetRelativePath(arg, f).Split(Path.DirectorySeparatorChar).Any(p => p.StartsWith('.')))
-                    .Order(StringComparer.Ordinal).ToList();
+                var found = ImageFolder.Files(arg).Where(ImageDecoder.HasImageExtension).ToList();
                 if (found.Count == 0) throw new CliException($"{arg}: no images ({string.Join(", ", ImageDecoder.Extensions)}) in this folder");
                 files.AddRange(found.Select(f => (f, false)));
             }

@@ -88,7 +88,7 @@ internal static class TrainCommand
                 var lines = new EpochAction((_, m) => display.Line($"epoch {m.Epoch}: {Common.EpochLine(m)}"));
                 try
                 {
-                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("training"), interrupt.Token);
+                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("epoch"), interrupt.Token);
                 }
                 catch (OperationCanceledException)
                 {

@@ -45,7 +45,7 @@ public static class ConfusionPlot
         plot.XLabel("predicted class");
         plot.YLabel("true class");
         plot.Grid.IsVisible = false;
-        int side = Math.Clamp(160 + 48 * n + 8 * longest, 420, 1600);
+        int side = Math.Clamp(Math.Max(160 + 48 * n + 8 * longest, 120 + 10 * title.Length), 420, 1600);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         plot.SavePng(path, side, side);

@@ -54,7 +54,9 @@ public static class CurvePlot
         // one legend, beside the panels, never over a curve
         accuracy.ShowLegend(Edge.Right);
         loss.HideLegend();
-        accuracy.Axes.SetLimitsY(0, 100);
+        // accuracy from a round ten below the lowest point to 100
+        double lowest = runs.SelectMany(r => r.History.Epochs).SelectMany(e => new[] { e.TrainAccuracy, e.ValAccuracy ?? 1 }).DefaultIfEmpty(0).Min();
+        accuracy.Axes.SetLimitsY(Math.Max(0, Math.Floor(lowest * 10 - 0.5) * 10), 100.5);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         multiplot.SavePng(path, width, height);

@@ -48,7 +48,7 @@ public sealed class ImageDataset : IDataset, IDisposable
     public int Size { get; }
 
     /// <summary>Whether the pixels are in memory (false: in a temporary file).</summary>
-    public bool InMemory => _store.Path_ is null;
+    public bool InMemory => _store.FilePath is null;
 
     /// <inheritdoc/>
     public int Count => _slots.Length;

@@ -153,7 +153,7 @@ public sealed class ImageFolder
         {
             int label = known is null ? i : IndexOf(known, names[i]);
             var images = new List<ImageFile>();
-            foreach (var f in Directory.EnumerateFiles(folders[i], "*", s_walk).Where(f => !HiddenBelow(f, folders[i])).Order(StringComparer.Ordinal))
+            foreach (var f in Files(folders[i]))
                 if (ImageDecoder.HasImageExtension(f)) images.Add(new ImageFile(f, label));
                 else ignored.Add(f);
             if (images.Count == 0 && known is null)
@@ -171,9 +171,14 @@ public sealed class ImageFolder
         return -1;
     }
 
-    /// <summary>True when a folder between <paramref name="top"/> and the file starts with a dot.</summary>
-    private static bool HiddenBelow(string file, string top) =>
-        Path.GetRelativePath(top, file).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.'));
+    /// <summary>
+    /// The files under <paramref name="dir"/>, in nested folders too, in ordinal order, without hidden
+    /// ones (a leading dot in the file's or a folder's name, or the hidden attribute).
+    /// </summary>
+    public static IReadOnlyList<string> Files(string dir) =>
+        [.. Directory.EnumerateFiles(dir, "*", s_walk)
+            .Where(f => !Path.GetRelativePath(dir, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
+            .Order(StringComparer.Ordinal)];
 
     private static List<ImageFile> Flatten(List<List<ImageFile>> byClass) => [.. byClass.SelectMany(f => f)];
 

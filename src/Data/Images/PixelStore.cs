@@ -21,8 +21,8 @@ internal sealed class PixelStore : IDisposable
         }
         string dir = directory ?? Path.GetTempPath();
         Directory.CreateDirectory(dir);
-        Path_ = System.IO.Path.Combine(dir, $"engine-images-{Environment.ProcessId}-{Guid.NewGuid():N}.u8");
-        _file = new FileStream(Path_, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
+        FilePath = Path.Combine(dir, $"engine-images-{Environment.ProcessId}-{Guid.NewGuid():N}.u8");
+        _file = new FileStream(FilePath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose | FileOptions.RandomAccess);
         _file.SetLength((long)count * recordBytes);
     }
 
@@ -30,7 +30,7 @@ internal sealed class PixelStore : IDisposable
     public int RecordBytes { get; }
 
     /// <summary>The temporary file, when the pixels are not in memory.</summary>
-    public string? Path_ { get; }
+    public string? FilePath { get; }
 
     private SafeFileHandle Handle => _file!.SafeFileHandle;
 
@@ -48,7 +48,7 @@ internal sealed class PixelStore : IDisposable
             return;
         }
         int n = RandomAccess.Read(Handle, destination[..RecordBytes], (long)index * RecordBytes);
-        if (n != RecordBytes) throw new DataException($"{Path_}: the image cache returned {n} of {RecordBytes} bytes");
+        if (n != RecordBytes) throw new DataException($"{FilePath}: the image cache returned {n} of {RecordBytes} bytes");
     }
 
     public void Dispose() => _file?.Dispose();

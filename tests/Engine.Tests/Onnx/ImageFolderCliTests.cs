@@ -150,11 +150,11 @@ public sealed class ImageFolderCliTests : IDisposable
         string data = Path.Combine(_dir, "stop"), run = Path.Combine(_dir, "stop-run");
         TestImages.FashionFolder(data, classes: 2, perClass: 10);
         using var stop = new CancellationTokenSource();
-        var output = new Watch("phase 1 (head) epoch 1:", stop);
+        var output = new Watch("phase 1 epoch 1:", stop);
         int code = CliGuard.Run(output, () => FinetuneCommand.Run(Small(data, run) with { HeadEpochs = 3, Json = false }, output, stop.Token));
         Assert.Equal(130, code);
         Assert.Contains("interrupted: the weights after the last finished step are in", output.ToString());
-        Assert.DoesNotContain("phase 1 (head) epoch 2:", output.ToString());
+        Assert.DoesNotContain("phase 1 epoch 2:", output.ToString());
         var (model, config) = EvalCommand.LoadModel(run);
         Assert.Equal(2, config.Classes.Length);
         Assert.Equal(2, model.Parameters().Last().Shape[0]);
