@@ -39,13 +39,16 @@ internal static class Common
         return Models.Create(name, generator: generator);
     }
 
-    /// <summary>The model a run folder's config.json describes (weights not loaded): one of train's, or a fine-tuned backbone with its head.</summary>
-    public static Module CreateModel(RunConfig config) =>
+    /// <summary>
+    /// The model a run folder's config.json (at <paramref name="source"/>) describes, weights not loaded: one of
+    /// train's, or a fine-tuned backbone with its head.
+    /// </summary>
+    public static Module CreateModel(RunConfig config, string source) =>
         config.Model is FinetuneCommand.ModelName or FinetuneCommand.LegacyModelName
             ? FinetuneCommand.CreateModel(config)
             : Models.Names.Contains(config.Model) && config.Classes.Length == 10 && config.InputShape is [1, 28, 28]
                 ? Models.Create(config.Model)
-                : throw new CliException($"config.json: model '{config.Model}' with {config.Classes.Length} classes and input {Errors.Shape(config.InputShape)} is not one this version builds " +
+                : throw new CliException($"{source}: model '{config.Model}' with {config.Classes.Length} classes and input {Errors.Shape(config.InputShape)} is not one this version builds " +
                                          $"(train's {string.Join(", ", Models.Names)} for 10 classes of 1x28x28, or {FinetuneCommand.ModelName})");
 
     /// <summary>Class names for a line of text: all of them, or the first few and a count.</summary>

@@ -24,8 +24,9 @@ internal static class EvalCommand
     public static (Module Model, RunConfig Config) LoadModel(string modelDir)
     {
         if (!Directory.Exists(modelDir)) throw new CliException($"{modelDir}: no such model folder");
-        var config = RunConfig.Load(Path.Combine(modelDir, "config.json"));
-        var model = Common.CreateModel(config);
+        string path = Path.Combine(modelDir, "config.json");
+        var config = RunConfig.Load(path);
+        var model = Common.CreateModel(config, path);
         Common.LoadCheckpoint(model, Path.Combine(modelDir, "model.safetensors"), $"config.json ({config.Classes.Length} classes)");
         model.Eval();
         return (model, config);

@@ -53,21 +53,39 @@ internal sealed record RunConfig
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, s_json));
 
+    /// <summary>The largest input side and class count a config may ask for (a damaged file must not allocate without bound).</summary>
+    private const int MaxSide = 2048, MaxClasses = 100_000;
+
+    /// <summary>Reads and checks a config.json: a missing, unreadable or inconsistent one is one <see cref="CliException"/> naming the file.</summary>
     public static RunConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new CliException($"{path}: no config.json; is this a folder written by 'engine train'?");
+        if (!File.Exists(path)) throw new CliException($"{path}: no config.json; is this a folder written by 'engine train' or 'engine finetune'?");
+        RunConfig? config;
         try
         {
-            var config = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), s_json) ?? throw new CliException($"{path}: empty config");
-            if (config.InputShape is not [1 or 3, > 0, > 0] || config.Classes.Length < 2 || config.NormalizeMean.Length == 0 || config.NormalizeStd.Length == 0
-                || config.Color is not (null or "grey" or "rgb" or "bgr") || config.ResizeTo < config.InputShape[1])
-                throw new CliException($"{path}: not a valid config (input_shape {Errors.Shape(config.InputShape)}, {config.Classes.Length} classes, color {config.Color ?? "grey"}, resize_to {config.ResizeTo?.ToString() ?? "none"})");
-            return config;
+            if (new FileInfo(path).Length > 16 << 20) throw new CliException($"{path}: {new FileInfo(path).Length} bytes is too large for a config");
+            config = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), s_json);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
         {
             throw new CliException($"{path}: not a valid config ({e.Message})");
         }
+        if (config is null) throw new CliException($"{path}: empty config");
+        string? problem = config switch
+        {
+            { InputShape: not [1 or 3, > 0 and <= MaxSide, > 0 and <= MaxSide] } => $"input_shape {Errors.Shape(config.InputShape)} is not [1 or 3, side, side] with sides up to {MaxSide}",
+            { Classes.Length: < 2 or > MaxClasses } => $"{config.Classes.Length} classes (2 to {MaxClasses})",
+            _ when config.Classes.Any(string.IsNullOrEmpty) => "a class name is empty",
+            _ when config.NormalizeMean.Length is not 1 && config.NormalizeMean.Length != config.InputShape[0] || config.NormalizeStd.Length != config.NormalizeMean.Length =>
+                $"{config.NormalizeMean.Length} means and {config.NormalizeStd.Length} stds for {config.InputShape[0]} channels",
+            _ when config.NormalizeMean.Any(m => !double.IsFinite(m)) || config.NormalizeStd.Any(v => !(v > 0) || !double.IsFinite(v)) => "a mean is not finite or a std not positive",
+            { Color: not (null or "grey" or "rgb" or "bgr") } => $"color '{config.Color}' (grey, rgb or bgr)",
+            { ResizeTo: { } r } when r < config.InputShape[1] || r > 2 * config.InputShape[1] => $"resize_to {r} for inputs of {config.InputShape[1]} (between 1 and 2 times the input side)",
+            { Dropout: { } d } when !(d >= 0 && d < 1) => $"dropout {d}",
+            _ => null,
+        };
+        if (problem is not null) throw new CliException($"{path}: not a valid config: {problem}");
+        return config;
     }
 }
 
