@@ -246,7 +246,7 @@ public sealed partial class OnnxModel : Module, IStaged
             Eval();
             try
             {
-                Execute([new Variable(Tensor.Zeros(ExampleInputShape))], (node, outputs) =>
+                RunGraph([new Variable(Tensor.Zeros(ExampleInputShape))], (node, outputs) =>
                 {
                     long a = outputs.Length > 0 && outputs[0].Rank == 4 ? (long)outputs[0].Shape[2] * outputs[0].Shape[3] : 0;
                     foreach (var i in node.Input)
@@ -318,10 +318,10 @@ public sealed partial class OnnxModel : Module, IStaged
     }
 
     /// <summary>Runs the graph on <paramref name="inputs"/> (in the order of <see cref="Inputs"/>) and returns every output.</summary>
-    public IReadOnlyList<Variable> Run(params Variable[] inputs) => Execute(inputs, null);
+    public IReadOnlyList<Variable> Run(params Variable[] inputs) => RunGraph(inputs, null);
 
     /// <summary>Runs the nodes in order; <paramref name="observe"/> sees each node's outputs.</summary>
-    private IReadOnlyList<Variable> Execute(Variable[] inputs, Action<NodeProto, Variable[]>? observe)
+    private IReadOnlyList<Variable> RunGraph(Variable[] inputs, Action<NodeProto, Variable[]>? observe)
     {
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
