@@ -557,5 +557,22 @@ internal static class OpenClLibrary
         {
             // a resolver is already set for ILGPU's assembly (by the host application): keep it
         }
+        QuietPoclCompiler();
+    }
+
+    /// <summary>
+    /// PoCL (the OpenCL driver for CPUs) builds each kernel with clang, which writes its warnings
+    /// ("1 warning generated.") to the application's error output. Unless the user set PoCL's extra
+    /// build flags, ask for none (<c>-w</c>); other drivers ignore the variable. It must be in the
+    /// native environment, which <see cref="Environment.SetEnvironmentVariable(string, string)"/> does not
+    /// reach on Unix, so libc's <c>setenv</c> is called.
+    /// </summary>
+    private static unsafe void QuietPoclCompiler()
+    {
+        const string name = "POCL_EXTRA_BUILD_FLAGS";
+        if (Environment.GetEnvironmentVariable(name) is not null) return;
+        if (!NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), "setenv", out var setenv)) return;
+        fixed (byte* key = "POCL_EXTRA_BUILD_FLAGS\0"u8, value = "-w\0"u8)
+            ((delegate* unmanaged<byte*, byte*, int, int>)setenv)(key, value, 0);
     }
 }
