@@ -110,7 +110,7 @@ public sealed class BadInputTests
         new("RandInt range", () => Tensor.RandInt(3, 3, [2]), Engine, "RandInt", "[3, 3) is empty"),
         new("Size axis", () => F(2).Size(1), Shape, "Size: [2]", "axis 1"),
         new("Absent device", () => Tensor.Zeros([2], DType.Float32, new Device(DeviceKind.Cuda, 3)), typeof(DeviceException), "cuda:3", "not available", "cpu"),
-        new("To absent device", () => F(2).To(new Device(DeviceKind.OpenCL)), typeof(DeviceException), "To", "opencl:0"),
+        new("To absent device", () => F(2).To(new Device(DeviceKind.OpenCL, 9)), typeof(DeviceException), "To", "opencl:9"),
     ];
 
     public static TheoryData<string> Names() => [.. Cases.Select(c => c.Name)];

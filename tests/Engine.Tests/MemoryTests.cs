@@ -13,9 +13,10 @@ public sealed class MemoryCollection;
 public sealed class KernelSwitchCollection;
 
 /// <summary>
-/// The suites on ILGPU's CPU accelerator run alone. Running beside the rest of the suite, a few runs
-/// in twenty read zeros at the start of an output on the emulator (never on the CPU backend): not
-/// understood yet (see the notes of issue 4), and kept out of the way of the other tests meanwhile.
+/// The suites on ILGPU's CPU accelerator run alone, so that the emulator's slow kernels do not compete
+/// with the rest. (The zeros they once read beside the rest of the suite were host copies made from
+/// unpinned arrays, which another thread's garbage collection could move; IlgpuBackend pins them now
+/// and IlgpuHostCopyTests guards it.)
 /// </summary>
 [CollectionDefinition(nameof(IlgpuCpuCollection), DisableParallelization = true)]
 public sealed class IlgpuCpuCollection;

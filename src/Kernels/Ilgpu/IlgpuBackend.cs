@@ -281,31 +281,41 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long offset) where T : unmanaged
+    /// <remarks>
+    /// ILGPU's host copies turn the reference they are given into a raw address (for the CPU
+    /// accelerator's memmove, for OpenCL's enqueued write): a managed array must stay pinned meanwhile,
+    /// or a garbage collection that compacts the heap (any thread's) moves it and the copy reads
+    /// or writes wherever it was. Unpinned, this gave the sporadic zeros, NaNs and access violations
+    /// seen only under parallel tests.
+    /// </remarks>
+    public unsafe void Upload<T>(ReadOnlySpan<T> source, DeviceBuffer destination, long offset) where T : unmanaged
     {
         if (source.IsEmpty) return;
         var bytes = MemoryMarshal.AsBytes(source);
         long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         var view = ((ArrayView<byte>)((IlgpuBuffer)destination).Memory!.View).SubView(at, bytes.Length);
-        lock (_launch)
-        {
-            _accelerator.Synchronize();
-            view.CopyFromCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
-        }
+        fixed (byte* pinned = bytes)
+            lock (_launch)
+            {
+                _accelerator.Synchronize();
+                view.CopyFromCPU(ref *pinned, bytes.Length);
+            }
     }
 
     /// <inheritdoc/>
-    public void Download<T>(DeviceBuffer source, long offset, Span<T> destination) where T : unmanaged
+    /// <remarks>The host memory is pinned for the copy, as in <see cref="Upload{T}"/>.</remarks>
+    public unsafe void Download<T>(DeviceBuffer source, long offset, Span<T> destination) where T : unmanaged
     {
         if (destination.IsEmpty) return;
         var bytes = MemoryMarshal.AsBytes(destination);
         long at = offset * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         var view = ((ArrayView<byte>)((IlgpuBuffer)source).Memory!.View).SubView(at, bytes.Length);
-        lock (_launch)
-        {
-            _accelerator.Synchronize();
-            view.CopyToCPU(ref MemoryMarshal.GetReference(bytes), bytes.Length);
-        }
+        fixed (byte* pinned = bytes)
+            lock (_launch)
+            {
+                _accelerator.Synchronize();
+                view.CopyToCPU(ref *pinned, bytes.Length);
+            }
     }
 
     // ---- fill, copy ---------------------------------------------------------------------------
