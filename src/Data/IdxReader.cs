@@ -13,7 +13,8 @@ namespace Engine.Data;
 /// Every header is checked before the payload is allocated: the magic, the element type, the number
 /// of dims, sizes that no array can hold, and (for a raw file) that exactly the declared number of
 /// bytes follows. A gzip file's size is only known once decompressed, so it is bounded first by
-/// deflate's largest compression ratio (1032:1) and checked exactly while reading. Every failure is a
+/// deflate's largest compression ratio (1032:1) and checked exactly while reading; the buffer grows
+/// with the data that arrives (at most twice it), not to the declared size up front. Every failure is a
 /// <see cref="DataException"/> whose message starts with the path: <c>PATH: what: rule</c>.
 /// </remarks>
 public static class IdxReader
@@ -146,10 +147,18 @@ public static class IdxReader
         if (gzip && bytes + headerLength > fileLength * MaxDeflateRatio)
             throw new DataException($"{path}: truncated: {declares} but a gzip file of {fileLength} bytes decompresses to at most {fileLength * MaxDeflateRatio}");
 
-        var data = new byte[bytes];
-        got = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        if (got < bytes)
-            throw new DataException($"{path}: truncated: {declares} but only {got} bytes follow");
+        // grow with what arrives, never to the declared size first: a small gzip file may declare gigabytes
+        var data = new byte[Math.Min(bytes, 1L << 20)];
+        long filled = 0;
+        while (filled < bytes)
+        {
+            if (filled == data.Length) Array.Resize(ref data, (int)Math.Min(bytes, 2L * data.Length));
+            int n = stream.Read(data, (int)filled, data.Length - (int)filled);
+            if (n == 0) break;
+            filled += n;
+        }
+        if (filled < bytes)
+            throw new DataException($"{path}: truncated: {declares} but only {filled} bytes follow");
         if (gzip && stream.ReadByte() >= 0)
             throw new DataException($"{path}: trailing data: {declares} but more bytes follow");
         return (data, dims);

@@ -47,11 +47,23 @@ public readonly struct Layout
     /// <summary>The number of elements (1 for rank 0, 0 when any size is 0).</summary>
     public long Numel => NumelOf(Shape);
 
-    /// <summary>The number of elements of <paramref name="shape"/>.</summary>
+    /// <summary>The most elements a tensor may hold: 2^60, so that its size in bytes (8 per element at most) fits a long.</summary>
+    public const long MaxNumel = 1L << 60;
+
+    /// <summary>
+    /// The number of elements of <paramref name="shape"/>; a <see cref="ShapeException"/> when it is
+    /// above <see cref="MaxNumel"/> (a product that would overflow, as a crafted file can declare).
+    /// </summary>
     public static long NumelOf(ReadOnlySpan<int> shape)
     {
+        foreach (int d in shape)
+            if (d == 0) return 0;
         long n = 1;
-        foreach (int d in shape) n *= d;
+        foreach (int d in shape)
+        {
+            if (d < 0 || n > MaxNumel / d) throw Errors.ShapeError("Shape", shape, $"holds more than 2^60 elements (or a negative size)");
+            n *= d;
+        }
         return n;
     }
 

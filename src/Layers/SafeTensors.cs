@@ -131,6 +131,11 @@ public static class SafeTensors
             }
             return result;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw new CheckpointException($"{Path.GetFileName(path)}: cannot be read ({e.Message})");
+        }
         catch
         {
             foreach (var t in result.Values) t.Dispose();
@@ -153,8 +158,9 @@ public static class SafeTensors
         long fileLength = new FileInfo(path).Length;
         if (fileLength < 8) throw Bad($"truncated: {fileLength} bytes, too short for the 8-byte header length");
         byte[] headerBytes;
-        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        try
         {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             Span<byte> len = stackalloc byte[8];
             fs.ReadExactly(len);
             ulong n = BinaryPrimitives.ReadUInt64LittleEndian(len);
@@ -163,38 +169,58 @@ public static class SafeTensors
             headerBytes = new byte[n];
             fs.ReadExactly(headerBytes);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Bad($"cannot be read ({e.Message})");
+        }
         long dataStart = 8 + headerBytes.Length, dataLength = fileLength - dataStart;
         JsonDocument doc;
         try { doc = JsonDocument.Parse(headerBytes); }
         catch (JsonException e) { throw Bad($"the header is not valid JSON ({e.Message})"); }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad("the header is not a JSON object");
-            var entries = new List<Entry>();
-            var metadata = new Dictionary<string, string>();
-            foreach (var prop in doc.RootElement.EnumerateObject())
+            try
             {
-                if (prop.Name == "__metadata__")
-                {
-                    if (prop.Value.ValueKind != JsonValueKind.Object) throw Bad("__metadata__ must be an object of strings");
-                    foreach (var m in prop.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Bad($"__metadata__.{m.Name} is not a string");
-                    continue;
-                }
-                entries.Add(ParseEntry(prop, Bad));
+                return ParseHeader(doc.RootElement, dataLength, dataStart, Bad);
             }
-            long expected = 0;
-            foreach (var e in entries.OrderBy(e => e.Begin))
+            catch (InvalidOperationException e)
             {
-                if (e.Begin != expected) throw Bad($"{e.Name}: data_offsets start at {e.Begin} but the previous tensor ends at {expected} (gaps and overlaps are not allowed)");
-                expected = e.End;
+                // names or strings that are not valid UTF-8 (the JSON reader checks them only when read)
+                throw Bad($"the header holds text that is not valid UTF-8 ({e.Message})");
             }
-            if (expected != dataLength)
-                throw Bad(expected > dataLength
-                    ? $"truncated: the header describes {expected} bytes of data but the file holds {dataLength}"
-                    : $"{dataLength - expected} bytes after the last tensor's data");
-            return (entries, metadata, dataStart);
         }
+    }
+
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ParseHeader(JsonElement root, long dataLength, long dataStart,
+        Func<string, CheckpointException> bad)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw bad("the header is not a JSON object");
+        var entries = new List<Entry>();
+        var metadata = new Dictionary<string, string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var prop in root.EnumerateObject())
+        {
+            if (!names.Add(prop.Name)) throw bad($"'{prop.Name}' appears twice in the header");
+            if (prop.Name == "__metadata__")
+            {
+                if (prop.Value.ValueKind != JsonValueKind.Object) throw bad("__metadata__ must be an object of strings");
+                foreach (var m in prop.Value.EnumerateObject())
+                    metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw bad($"__metadata__.{m.Name} is not a string");
+                continue;
+            }
+            entries.Add(ParseEntry(prop, bad));
+        }
+        long expected = 0;
+        foreach (var e in entries.OrderBy(e => e.Begin))
+        {
+            if (e.Begin != expected) throw bad($"{e.Name}: data_offsets start at {e.Begin} but the previous tensor ends at {expected} (gaps and overlaps are not allowed)");
+            expected = e.End;
+        }
+        if (expected != dataLength)
+            throw bad(expected > dataLength
+                ? $"truncated: the header describes {expected} bytes of data but the file holds {dataLength}"
+                : $"{dataLength - expected} bytes after the last tensor's data");
+        return (entries, metadata, dataStart);
     }
 
     private static Entry ParseEntry(JsonProperty prop, Func<string, CheckpointException> bad)
@@ -209,15 +235,25 @@ public static class SafeTensors
         var shape = new List<int>();
         foreach (var dim in sh.EnumerateArray())
         {
-            if (!dim.TryGetInt64(out long s) || s < 0 || s > int.MaxValue) throw bad($"{n}: shape {sh} has an invalid size");
+            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long s) || s < 0 || s > int.MaxValue) throw bad($"{n}: shape {sh} has an invalid size");
             shape.Add((int)s);
         }
         if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2
+            || off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
             || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw bad($"{n}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end");
-        long numel = shape.Aggregate(1L, (a, b) => a * b);
-        if (end - begin != numel * dtype.SizeOf())
-            throw bad($"{n}: shape {Errors.Shape(shape.ToArray())} of {dtype.Name()} needs {numel * dtype.SizeOf()} bytes but data_offsets span {end - begin}");
+        // the size in bytes, without overflow: a crafted shape may multiply past any integer
+        long bytes = dtype.SizeOf();
+        foreach (int d in shape)
+        {
+            if (d == 0) { bytes = 0; break; }
+            if (bytes > long.MaxValue / d) throw bad($"{n}: shape {Errors.Shape(shape.ToArray())} holds more elements than any file can");
+            bytes *= d;
+        }
+        if (end - begin != bytes)
+            throw bad($"{n}: shape {Errors.Shape(shape.ToArray())} of {dtype.Name()} needs {bytes} bytes but data_offsets span {end - begin}");
+        if (bytes > Array.MaxLength)
+            throw bad($"{n}: {bytes} bytes of data is more than one tensor can be read into ({Array.MaxLength})");
         return new Entry(n, dtype, [.. shape], begin, end);
     }
 }

@@ -117,10 +117,10 @@ public sealed class MemoryPool
             // the device may be holding our cached buffers: give them back and try once more
             lock (_lock) FreeCached();
             try { return _backend.Allocate(size); }
-            catch
+            catch (Exception again) when (again is not DeviceException)
             {
                 lock (_lock) _allocated -= size;
-                throw;
+                throw new DeviceException($"{_device}: out of memory: {size} bytes could not be allocated ({again.GetType().Name}: {again.Message})");
             }
         }
     }

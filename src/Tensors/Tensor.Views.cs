@@ -20,11 +20,14 @@ public sealed partial class Tensor
                 infer = i;
             }
             else if (result[i] < 0) throw Errors.ShapeError(op, _shape, result, "sizes must be non-negative or -1");
-            else known *= result[i];
+            // saturating: a product past any tensor's size stays above it instead of wrapping around
+            else known = result[i] == 0 ? 0 : known > Layout.MaxNumel / result[i] ? Layout.MaxNumel + 1 : known * result[i];
         }
+        if (known > Layout.MaxNumel && !result.Contains(0))
+            throw Errors.ShapeError(op, _shape, result, $"the shape holds more than 2^60 elements; the tensor holds {Numel}");
         if (infer >= 0)
         {
-            if (known == 0 || Numel % known != 0)
+            if (known == 0 || Numel % known != 0 || Numel / known > int.MaxValue)
                 throw Errors.ShapeError(op, _shape, result, $"cannot infer the size -1 for {Numel} elements");
             result[infer] = (int)(Numel / known);
         }

@@ -109,6 +109,8 @@ public sealed class BadInputTests
         new("RandN std", () => Tensor.RandN([2], 0, -1), Engine, "RandN", "std -1"),
         new("RandInt range", () => Tensor.RandInt(3, 3, [2]), Engine, "RandInt", "[3, 3) is empty"),
         new("Size axis", () => F(2).Size(1), Shape, "Size: [2]", "axis 1"),
+        new("Overflowing shape", () => Tensor.Zeros([998724481, 1119412321, 33, 5]), Shape, "[998724481, 1119412321, 33, 5]", "more than 2^60 elements"),
+        new("Overflowing reshape", () => F(4).Reshape(65536, 65536, 65536, 65536), Shape, "Reshape: [4]", "more than 2^60 elements"),
         new("Absent device", () => Tensor.Zeros([2], DType.Float32, new Device(DeviceKind.Cuda, 3)), typeof(DeviceException), "cuda:3", "not available", "cpu"),
         new("To absent device", () => F(2).To(new Device(DeviceKind.OpenCL, 9)), typeof(DeviceException), "To", "opencl:9"),
     ];

@@ -86,6 +86,22 @@ public sealed class IdxReaderTests(SubsetFixture subset) : IClassFixture<SubsetF
         Assert.Equal(new long[] { 7, 3 }, y.ToArray<long>());
     }
 
+    /// <summary>A 3.7 MB gzip file that declares two million images (1.5 GB) is refused without allocating for them.</summary>
+    [Fact]
+    public void A_gzip_file_declaring_more_than_it_holds_is_refused_before_allocating_it()
+    {
+        using var files = new IdxFiles();
+        var pixels = new byte[4700 * 784];
+        new Random(1).NextBytes(pixels);
+        var header = IdxFiles.Header(0x00000803, 2_000_000, 28, 28);
+        string path = files.Write("big.gz", IdxFiles.Gzip([.. header, .. pixels]));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<DataException>(() => IdxReader.ReadImageBytes(path));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("truncated: header declares 2000000 images of 28x28 (1568000000 bytes) but only 3684800 bytes follow", e.Message);
+        Assert.True(allocated < 16 << 20, $"{allocated} bytes allocated for a {new FileInfo(path).Length}-byte file");
+    }
+
     [Fact]
     public void Raw_files_are_found_as_well_as_gzipped_ones()
     {

@@ -154,8 +154,9 @@ public sealed class ImageDecoderTests
     }
 
     /// <summary>
-    /// Thousands of damaged files made from valid ones (cut short, bytes overwritten, bits flipped,
-    /// garbage appended), seeded: each decodes or is a <see cref="DataException"/> naming the file.
+    /// Thousands of damaged files made from valid ones (<see cref="Fuzzer"/>'s mutations, and a JPEG
+    /// start followed by garbage), seeded: each decodes or is a <see cref="DataException"/> naming
+    /// the file, under a watchdog.
     /// </summary>
     [Fact]
     public void Mutated_files_never_escape_as_anything_but_a_data_exception()
@@ -166,35 +167,16 @@ public sealed class ImageDecoderTests
             TestImages.Encode("jpg", Gradient(37, 23, 3), 37, 23, 3), TestImages.Encode("jpg", Gradient(16, 9, 1), 16, 9, 1),
             TestImages.Encode("bmp", Gradient(13, 7, 3), 13, 7, 3), TestImages.Encode("gif", Gradient(21, 9, 1), 21, 9, 1),
         ];
-        var rng = new Random(20261207);
-        int decoded = 0, refused = 0;
-        Terminates(() =>
-        {
-            for (int trial = 0; trial < 3000; trial++)
+        var report = Fuzzer.Run("images", Fuzzer.Cases(3000), 20261207, (i, rng) => i % 10 == 9
+                ? [.. seeds[i % seeds.Length][..rng.Next(1, seeds[i % seeds.Length].Length)], .. Enumerable.Range(0, rng.Next(600)).Select(_ => (byte)rng.Next(256))]
+                : Fuzzer.Mutate(seeds[i % seeds.Length], rng),
+            bytes =>
             {
-                var seed = seeds[trial % seeds.Length];
-                byte[] b = (byte[])seed.Clone();
-                switch (rng.Next(4))
-                {
-                    case 0: b = seed[..rng.Next(1, seed.Length)]; break;
-                    case 1: for (int k = 1 + rng.Next(8); k > 0; k--) b[rng.Next(b.Length)] = (byte)rng.Next(256); break;
-                    case 2: for (int k = 1 + rng.Next(3); k > 0; k--) b[rng.Next(b.Length)] ^= (byte)(1 << rng.Next(8)); break;
-                    default: b = [.. seed[..rng.Next(1, seed.Length)], .. Enumerable.Range(0, rng.Next(600)).Select(_ => (byte)rng.Next(256))]; break;
-                }
-                try
-                {
-                    var image = ImageDecoder.Decode(b, $"m{trial}");
-                    Assert.Equal(image.Width * image.Height * 3, image.Pixels.Length);
-                    decoded++;
-                }
-                catch (DataException e)
-                {
-                    Assert.StartsWith($"m{trial}: ", e.Message);
-                    refused++;
-                }
-            }
-        });
-        Assert.True(decoded > 100 && refused > 100, $"{decoded} decoded, {refused} refused");
+                var image = ImageDecoder.Decode(bytes, "m");
+                Assert.Equal(image.Width * image.Height * 3, image.Pixels.Length);
+            },
+            e => e is DataException d && d.Message.StartsWith("m: ", StringComparison.Ordinal));
+        Assert.True(report.Untyped == 0 && report.Hangs == 0 && report.Loaded > 100 && report.Typed > 100, report.ToString());
     }
 
     [Fact]

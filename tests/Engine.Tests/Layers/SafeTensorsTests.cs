@@ -74,6 +74,12 @@ public sealed class SafeTensorsTests : IDisposable
         { "truncated data", "truncated: the header describes 8 bytes of data but the file holds 6" },
         { "trailing", "bytes after the last tensor" },
         { "overlap", "gaps and overlaps" },
+        { "overflowing shape", "holds more elements than any file can" },
+        { "wrapping shape", "needs 0 bytes but data_offsets span 8" },
+        { "string size", "has an invalid size" },
+        { "string offset", "data_offsets must be [begin, end]" },
+        { "duplicate", "'x' appears twice in the header" },
+        { "bad utf-8", "not valid UTF-8" },
     };
 
     [Theory, MemberData(nameof(Damage))]
@@ -85,6 +91,13 @@ public sealed class SafeTensorsTests : IDisposable
             "size" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}",
             "overlap" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
             "json" => "{\"x\":",
+            // a shape whose product overflows a long (it wraps to 5 elements, or to 0 for [65536] × 4 of 4-byte values)
+            "overflowing shape" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[998724481,1119412321,33,5],\"data_offsets\":[0,8]}}",
+            "wrapping shape" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[65536,65536,65536,0],\"data_offsets\":[0,8]}}",
+            "string size" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}",
+            "string offset" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\"0\",8]}}",
+            "duplicate" => "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+            "bad utf-8" => "{\"x\\udc80\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
             _ => "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
         };
         var header = Encoding.UTF8.GetBytes(json);
