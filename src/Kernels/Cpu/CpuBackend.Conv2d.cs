@@ -333,11 +333,11 @@ public sealed unsafe partial class CpuBackend
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         long wSize = (long)g.K * Q;
         bool pointwise = IsPointwise(g);
-        // Images are cut into a fixed number of chunks, each accumulating into its own dw (chunk 0
-        // into dw itself), handed out dynamically and summed in chunk order at the end: the
-        // result does not depend on which thread ran which chunk.
-        bool overImages = g.N >= WorkerPool.Threads && g.Macs >= Gemm.ParallelMacs;
-        int chunks = overImages ? Math.Min(g.N, 2 * WorkerPool.Threads) : 1;
+        // Images are cut into a number of chunks set by the problem's size (Pieces), each accumulating
+        // into its own dw (chunk 0 into dw itself), handed out dynamically and summed in chunk order at
+        // the end: the result depends neither on which thread ran which chunk nor on how many threads there are.
+        int chunks = g.Macs >= Gemm.ParallelMacs ? Pieces.OverImages(g.N, wSize * sizeof(T)) : 1;
+        bool overImages = chunks > 1;
         T* partial = chunks > 1 ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (chunks - 1) * wSize * sizeof(T)) : null;
         nint ppart = (nint)partial;
         WorkerPool.Run(chunks, t =>

@@ -74,8 +74,9 @@ public sealed unsafe partial class CpuBackend
         }
         if (plan.Outputs == 1 && nr == 1 && denseRows && plan.Count >= StridedLoop.ParallelThreshold)
         {
-            // one long dense run: split it, then combine the partial results in a fixed order
-            int parts = WorkerPool.Threads * 4;
+            // one long dense run: split it by its length (never by the thread count), then combine the partial
+            // results in a fixed order
+            int parts = Pieces.OverElements(plan.Count);
             var partial = new T[parts];
             long n = plan.Count;
             WorkerPool.Run(parts, p =>

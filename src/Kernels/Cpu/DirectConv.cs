@@ -148,8 +148,9 @@ internal static unsafe class DirectConv
     /// The weight gradient dWᵀ[Q × K] = Σ_images Xᵀ[Q × pixels] · dyᵀ[pixels × K], with the same
     /// kernel: six taps play the rows (each a base pointer into the padded image), the pixels are
     /// the long inner dimension (an offset table), and dy is transposed into 16-channel panels.
-    /// Images are cut into a fixed number of chunks, each summing into its own dW, added in chunk
-    /// order: the result does not depend on which thread ran which chunk.
+    /// Images are cut into a number of chunks set by the problem's size (<see cref="Pieces"/>), each summing
+    /// into its own dW, added in chunk order: the result depends neither on which thread ran which chunk
+    /// nor on the number of threads.
     /// </summary>
     public static void BackwardWeight<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged
     {
@@ -162,7 +163,7 @@ internal static unsafe class DirectConv
         var taps = TapOffsets(g, planeSize, wp);
         var pixels = new int[P];
         for (int p = 0; p < P; p++) pixels[p] = p / g.OW * g.StrideH * wp + p % g.OW * g.StrideW;
-        int chunks = Math.Clamp(g.N, 1, 2 * WorkerPool.Threads);
+        int chunks = Pieces.OverImages(g.N, wSize * sizeof(T));
         T* partial = chunks > 1 ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (chunks - 1) * wSize * sizeof(T)) : null;
         nint px = (nint)x, pdy = (nint)dy, pdw = (nint)dw, ppart = (nint)partial;
         WorkerPool.Run(chunks, t =>
