@@ -23,7 +23,9 @@ public sealed record OnnxImportOptions
 /// <see cref="Parameter"/>s (trainable, freezable), BatchNormalization's running mean and variance
 /// become buffers, and <see cref="Module.Forward"/> runs the nodes in order through autograd, so the
 /// model can be fine-tuned. Declared input sizes are not enforced: any size the graph's ops accept
-/// runs, and one they do not fails naming the node and the shapes.
+/// runs, and one they do not fails naming the node and the shapes. Calls from many threads at once
+/// are safe and give the same bits as one call at a time, as long as nothing changes the model
+/// meanwhile (its parameters, <see cref="Module.Train"/>/<see cref="Module.Eval"/>, <see cref="Stages"/>).
 /// </summary>
 public sealed partial class OnnxModel : Module, IStaged
 {
@@ -35,7 +37,6 @@ public sealed partial class OnnxModel : Module, IStaged
     private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
     private double? _batchNormMomentum;
     private readonly Dictionary<NodeProto, NodeProto> _convToBatchNorm = new(ReferenceEqualityComparer.Instance);
-    private readonly HashSet<NodeProto> _foldedNow = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<NodeProto, FoldedConv> _foldCache = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
@@ -102,8 +103,10 @@ public sealed partial class OnnxModel : Module, IStaged
 
     /// <summary>
     /// Reads and checks an ONNX file: a missing, empty, truncated or corrupt file, a graph without
-    /// nodes, initializers whose data does not match their dims, and unsupported ops (all of them,
-    /// with their node names, in one message) are each one <see cref="OnnxException"/>.
+    /// nodes, an invalid graph (values assigned twice or read before they are defined, repeated
+    /// attributes, wrong input counts, sizes out of range: all problems in one message), initializers
+    /// whose data does not match their dims, and unsupported ops (all of them, with their node names,
+    /// in one message) are each one <see cref="OnnxException"/>.
     /// </summary>
     public static OnnxModel Load(string path, OnnxImportOptions? options = null)
     {
@@ -149,6 +152,7 @@ public sealed partial class OnnxModel : Module, IStaged
             throw new OnnxException($"{path}: not an ONNX model: no graph with nodes (a {bytes.Length}-byte file)");
         if (model.Graph.Output.Count == 0)
             throw new OnnxException($"{path}: the graph declares no outputs");
+        OnnxChecks.Validate(path, model);
         return model;
     }
 
@@ -326,7 +330,8 @@ public sealed partial class OnnxModel : Module, IStaged
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
         var values = new Dictionary<string, Variable>();
-        _foldedNow.Clear();
+        // state of this call only: calls on other threads run the same graph at the same time
+        var folded = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
@@ -338,7 +343,7 @@ public sealed partial class OnnxModel : Module, IStaged
             Variable[] outputs;
             try
             {
-                outputs = Execute(node, In, values);
+                outputs = Execute(node, In, values, folded);
             }
             catch (EngineException e) when (e is not OnnxException)
             {

@@ -6,7 +6,8 @@ namespace Engine.Onnx;
 // specification's defaults for opsets 7-17.
 public sealed partial class OnnxModel
 {
-    private Variable[] Execute(NodeProto node, Func<int, Variable?> input, IReadOnlyDictionary<string, Variable> values)
+    /// <summary>Runs one node; <paramref name="folded"/> collects the BatchNormalizations already folded into their Conv during this call.</summary>
+    private Variable[] Execute(NodeProto node, Func<int, Variable?> input, IReadOnlyDictionary<string, Variable> values, HashSet<NodeProto> folded)
     {
         Variable X(int i) => input(i) ?? throw new OnnxException($"{Source}: node {Describe(node)}: required input {i} is missing");
         var a = new Attributes(node, Source);
@@ -52,32 +53,37 @@ public sealed partial class OnnxModel
                     var variance = _constants.GetValueOrDefault(bn.Input[4]) ?? P(4).Data;
                     var (w, b, gamma, beta) = (X(1), input(2), P(1), P(2));
                     double eps = bnA.Float("epsilon", 1e-5f);
-                    Variable folded, shift;
+                    Variable weight, shift;
                     if (GradMode.IsEnabled && (w.RequiresGrad || b is { RequiresGrad: true } || gamma.RequiresGrad || beta.RequiresGrad))
-                        (folded, shift) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
+                        (weight, shift) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
                     else
                     {
                         // nothing needs a gradient: reuse the folded tensors while none of their sources changed
+                        // (one lock for the cache: threads serving the same model find or fill it in turn)
                         Tensor?[] sources = [w.Data, b?.Data, gamma.Data, beta.Data, mean, variance];
-                        if (!_foldCache.TryGetValue(node, out var cached) || !cached.Matches(sources))
+                        FoldedConv? cached;
+                        lock (_foldCache)
                         {
-                            using (GradMode.NoGrad())
+                            if (!_foldCache.TryGetValue(node, out cached) || !cached.Matches(sources))
                             {
-                                var (fw, fs) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
-                                cached?.Dispose();
-                                _foldCache[node] = cached = new FoldedConv(sources, TensorScope.Escape(fw.Data), TensorScope.Escape(fs.Data));
+                                using (GradMode.NoGrad())
+                                {
+                                    var (fw, fs) = FoldBatchNorm(w, b, gamma, beta, mean, variance, eps);
+                                    cached?.Dispose();
+                                    _foldCache[node] = cached = new FoldedConv(sources, TensorScope.Escape(fw.Data), TensorScope.Escape(fs.Data));
+                                }
                             }
                         }
-                        (folded, shift) = (new Variable(cached.Weight), new Variable(cached.Shift));
+                        (weight, shift) = (new Variable(cached.Weight), new Variable(cached.Shift));
                     }
-                    _foldedNow.Add(bn);
-                    return [Conv(node, a, X(0), folded, shift)];
+                    folded.Add(bn);
+                    return [Conv(node, a, X(0), weight, shift)];
                 }
                 return [Conv(node, a, X(0), X(1), input(2))];
             }
             case "BatchNormalization":
             {
-                if (_foldedNow.Contains(node)) return [X(0)];
+                if (folded.Contains(node)) return [X(0)];
                 if (a.Int("spatial", 1) == 0)
                     throw new OnnxException($"{Source}: node {Describe(node)}: BatchNormalization with spatial=0 (per-activation statistics) is not supported");
                 var mean = _constants.GetValueOrDefault(node.Input[3]) ?? X(3).Data;
@@ -106,8 +112,8 @@ public sealed partial class OnnxModel
             case "Flatten":
             {
                 var x = X(0);
-                int axis = a.Int("axis", 1);
-                if (axis < 0) axis += x.Rank;
+                int given = a.Int("axis", 1), axis = given < 0 ? given + x.Rank : given;
+                if (axis < 0 || axis > x.Rank) throw new OnnxException($"{Source}: node {Describe(node)}: axis {given} is out of range for the input {Errors.Shape(x.Shape)}");
                 int outer = 1;
                 for (int d = 0; d < axis; d++) outer *= x.Shape[d];
                 return [x.Reshape(outer, -1)];
@@ -117,7 +123,9 @@ public sealed partial class OnnxModel
                 var x = X(0);
                 long[] target = Opset >= 5 ? Ints(node, input(1), "shape") : [.. a.Ints("shape")];
                 bool allowZero = a.Int("allowzero", 0) != 0;
-                int[] shape = [.. target.Select((d, i) => d == 0 && !allowZero ? x.Shape[i] : checked((int)d))];
+                int[] shape = [.. target.Select((d, i) =>
+                    d == 0 && !allowZero ? i < x.Rank ? x.Shape[i] : throw new OnnxException($"{Source}: node {Describe(node)}: shape [{string.Join(", ", target)}] copies dimension {i} (a 0) but the input {Errors.Shape(x.Shape)} has rank {x.Rank}")
+                    : d is >= -1 and <= int.MaxValue ? (int)d : throw new OnnxException($"{Source}: node {Describe(node)}: shape [{string.Join(", ", target)}] holds {d}, not a size"))];
                 return [x.Reshape(shape)];
             }
             case "Transpose":
@@ -129,8 +137,8 @@ public sealed partial class OnnxModel
             case "Concat":
             {
                 var parts = Enumerable.Range(0, node.Input.Count).Select(i => input(i)).Where(v => v is not null).Select(v => v!).ToList();
-                int axis = a.Int("axis", 0);
-                if (axis < 0) axis += parts[0].Rank;
+                if (parts.Count == 0) throw new OnnxException($"{Source}: node {Describe(node)}: no inputs to concatenate");
+                int axis = Axis(node, a.Int("axis", 0), parts[0].Rank, parts[0]);
                 return [Variable.Concat(parts, axis)];
             }
             case "Softmax": return [SoftmaxLike(a, X(0), log: false)];
@@ -150,6 +158,14 @@ public sealed partial class OnnxModel
         }
     }
 
+    /// <summary><paramref name="axis"/> counted from the end when negative, checked to lie in 0 to <paramref name="count"/> − 1.</summary>
+    private int Axis(NodeProto node, int axis, int count, Variable x)
+    {
+        int a = axis < 0 ? axis + count : axis;
+        return a >= 0 && a < count ? a
+            : throw new OnnxException($"{Source}: node {Describe(node)}: axis {axis} is out of range for the input {Errors.Shape(x.Shape)}");
+    }
+
     private static double? ScalarOf(Variable? v) => v is null ? null : v.Data.To(DType.Float64).ToArray<double>()[0];
 
     private long[] Ints(NodeProto node, Variable? v, string what) =>
@@ -160,13 +176,11 @@ public sealed partial class OnnxModel
     {
         if (Opset >= 13)
         {
-            int axis = a.Int("axis", -1);
-            if (axis < 0) axis += x.Rank;
+            int axis = Axis(a.Node, a.Int("axis", -1), x.Rank, x);
             return log ? x.LogSoftmax(axis) : x.Softmax(axis);
         }
         // before opset 13 the input is coerced to 2-D at axis (default 1) and normalised over the second dim
-        int k = a.Int("axis", 1);
-        if (k < 0) k += x.Rank;
+        int k = Axis(a.Node, a.Int("axis", 1), x.Rank, x);
         int outer = 1;
         for (int d = 0; d < k; d++) outer *= x.Shape[d];
         var flat = x.Reshape(outer, -1);
@@ -187,9 +201,11 @@ public sealed partial class OnnxModel
         if (auto == "VALID") return new Padding2d(0, 0, 0, 0);
         (int, int) Same(int size, int k, int s, int d)
         {
-            int outSize = (size + s - 1) / s;
-            int total = Math.Max((outSize - 1) * s + (k - 1) * d + 1 - size, 0);
-            int small = total / 2, large = total - small;
+            long outSize = ((long)size + s - 1) / s;
+            long total = Math.Max((outSize - 1) * s + (long)(k - 1) * d + 1 - size, 0);
+            if (total > int.MaxValue)
+                throw new OnnxException($"{Source}: node {Describe(node)}: auto_pad {auto} needs {total} pixels of padding for the input {Errors.Shape(x.Shape)}");
+            int small = (int)(total / 2), large = (int)total - small;
             return auto == "SAME_LOWER" ? (large, small) : (small, large);
         }
         var (top, bottom) = Same(x.Shape[2], kh, stride.H, dilation.H);
@@ -281,10 +297,13 @@ public sealed partial class OnnxModel
     /// <summary>A node's attributes by name, with defaults.</summary>
     private sealed class Attributes(NodeProto node, string source)
     {
-        private readonly Dictionary<string, AttributeProto> _map = node.Attribute.ToDictionary(x => x.Name);
+        private readonly Dictionary<string, AttributeProto> _map = node.Attribute.DistinctBy(x => x.Name).ToDictionary(x => x.Name);
 
+        public NodeProto Node => node;
         public bool Has(string name) => _map.ContainsKey(name);
-        public int Int(string name, int fallback) => _map.TryGetValue(name, out var x) ? checked((int)x.I) : fallback;
+        public int Int(string name, int fallback) => !_map.TryGetValue(name, out var x) ? fallback
+            : x.I is >= int.MinValue and <= int.MaxValue ? (int)x.I
+            : throw new OnnxException($"{source}: node {Describe(node)}: attribute '{name}' = {x.I} is beyond 32 bits");
         public double Float(string name, float fallback) => _map.TryGetValue(name, out var x) ? x.F : fallback;
         public string String(string name, string fallback) => _map.TryGetValue(name, out var x) ? x.S.ToStringUtf8() : fallback;
         public IReadOnlyList<long> Ints(string name) => _map.TryGetValue(name, out var x)

@@ -13,7 +13,13 @@ public static class OnnxTensors
             throw new OnnxException($"{what}: data stored in an external file is not supported");
         int[] shape = [.. t.Dims.Select(d => d is >= 0 and <= int.MaxValue ? (int)d : throw new OnnxException($"{what}: dimension {d} is out of range"))];
         long count = 1;
-        foreach (int d in shape) count *= d;
+        foreach (int d in shape)
+        {
+            // both factors are at most 2³¹ − 1: the product cannot overflow before it is checked
+            count *= d;
+            if (count > int.MaxValue)
+                throw new OnnxException($"{what}: dims {Errors.Shape(shape)} describe more elements than a tensor stored in an ONNX file can hold (2^31 − 1)");
+        }
         var type = (TensorProto.Types.DataType)t.DataType;
         int size = type switch
         {

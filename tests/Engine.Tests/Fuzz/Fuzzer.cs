@@ -7,7 +7,7 @@ public sealed record FuzzReport(string Loader, int Cases, int Loaded, int Typed,
 {
     public override string ToString() =>
         $"{Loader}: {Cases} cases: {Loaded} loaded, {Typed} refused with a typed error, {Untyped} untyped, {Hangs} hangs; " +
-        $"at most {PeakManagedBytes / 1e6:F1} MB allocated by one case" + (Escapes.Count > 0 ? "; first: " + Escapes[0] : "");
+        $"at most {PeakManagedBytes / 1e6:F1} MB allocated by one case" + (Escapes.Count > 0 ? "; distinct escapes: " + string.Join(" | ", Escapes) : "");
 }
 
 /// <summary>
@@ -104,7 +104,8 @@ public static class Fuzzer
             else
             {
                 untyped++;
-                if (escapes.Count < 5) escapes.Add($"case {i}: {error.GetType().Name}: {error.Message.Split('\n')[0]}");
+                string what = $"{error.GetType().Name}: {error.Message.Split('\n')[0]}";
+                if (escapes.Count < 10 && !escapes.Any(x => x.EndsWith(what, StringComparison.Ordinal))) escapes.Add($"case {i}: {what}");
             }
         }
         return new FuzzReport(loader, count, loaded, refused, untyped, hangs, peak, escapes);
