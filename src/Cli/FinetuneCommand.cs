@@ -31,6 +31,12 @@ internal static class FinetuneCommand
     /// <summary>The model name fine-tuned folders record in config.json.</summary>
     public const string ModelName = "finetune";
 
+    /// <summary>The most epochs a run takes (train's --epochs; finetune's head and tuning epochs together).</summary>
+    public const int MaxEpochs = 1_000_000;
+
+    /// <summary>The largest --image-size: one 3×4096×4096 image is 200 MB of floats.</summary>
+    public const int MaxImageSize = 4096;
+
     /// <summary>The name earlier versions recorded (the pretrained ResNet18, a Linear head after a Flatten).</summary>
     public const string LegacyModelName = "resnet18-finetune";
 
@@ -162,9 +168,10 @@ internal static class FinetuneCommand
     /// <summary>Runs the command; <paramref name="stop"/> acts as a Ctrl-C (for tests).</summary>
     internal static int Run(FinetuneOptions o, TextWriter output, CancellationToken stop)
     {
-        if (o.ImageSize < 16) throw new CliException($"--image-size {o.ImageSize} must be at least 16");
+        if (o.ImageSize is < 16 or > MaxImageSize) throw new CliException($"--image-size {o.ImageSize} must lie in 16 to {MaxImageSize}");
         if (o.TrainSize < 10) throw new CliException($"--train-size {o.TrainSize} must be at least 10");
         if (o.HeadEpochs < 1 || o.TuneEpochs < 0) throw new CliException("--head-epochs must be at least 1 and --tune-epochs at least 0");
+        if ((long)o.HeadEpochs + (o.TuneEpochs ?? 0) > MaxEpochs) throw new CliException($"--head-epochs {o.HeadEpochs} and --tune-epochs {o.TuneEpochs} make more than {MaxEpochs} epochs");
         if (o.BatchSize < 1) throw new CliException($"--batch-size {o.BatchSize} must be at least 1");
         if (!(o.LearningRate > 0) || o.BodyLearningRate is <= 0) throw new CliException("--lr and --body-lr must be positive");
         if (!(o.Dropout >= 0 && o.Dropout < 1)) throw new CliException($"--dropout {o.Dropout} must lie in [0, 1)");
@@ -177,6 +184,7 @@ internal static class FinetuneCommand
         };
         if (o.BatchNorm is not ("frozen" or "update")) throw new CliException($"--bn-stats {o.BatchNorm}: frozen or update");
         var device = Common.ParseDevice(o.Device);
+        RunFolder.Check(o.Out);
         string modelPath = o.ModelPath ?? PretrainedModels.ResNet18Path;
         if (o.Data is not null && !Directory.Exists(o.Data)) throw new CliException($"{o.Data}: no such data folder");
         bool fashion = o.Data is null || FashionMnist.HasFiles(o.Data);
@@ -277,7 +285,7 @@ internal static class FinetuneCommand
         DataLoader Loader(IDataset d, ITransform t, bool shuffle) => new(d, o.BatchSize, shuffle: shuffle, seed: o.Seed, transform: t);
         ITransform TrainTransform() => data.ImageFolder && o.Augment ? prep.Training(o.Seed) : prep.Evaluation();
         var loss = new CrossEntropyLoss();
-        Directory.CreateDirectory(o.Out);
+        using var run = RunFolder.Begin(o.Out);
         display.Line($"fine-tuning {Path.GetFileName(modelPath)} on {data.Description}: {data.Train.Count} train, {data.Validation.Count} validation, " +
                      $"{data.Test.Count} test images at {o.ImageSize}x{o.ImageSize}, batch {o.BatchSize}, seed {o.Seed}");
         display.Line($"backbone: {backbone.Cut ?? "used whole (its output is the features)"}; preprocessing: {Describe(prep)}" +
@@ -294,8 +302,8 @@ internal static class FinetuneCommand
         };
         void SaveRun()
         {
-            net.Save(Path.Combine(o.Out, "model.safetensors"));
-            config.Save(Path.Combine(o.Out, "config.json"));
+            net.Save(run.File("model.safetensors"));
+            config.Save(run.File("config.json"));
         }
 
         // pretrained: frozen backbone + new head, then the last stage(s) too
@@ -316,8 +324,8 @@ internal static class FinetuneCommand
             options.BodyLearningRate ?? o.LearningRate / 10, options.UpdateBatchNormStatistics);
         ICallback[] callbacks =
         [
-            new CsvLog(Path.Combine(o.Out, "metrics.csv")), new TensorBoardLog(Path.Combine(o.Out, "tensorboard")),
-            new ModelCheckpoint(Path.Combine(o.Out, "best.safetensors"), Monitored.ValAccuracy), phaseLines,
+            new CsvLog(run.File("metrics.csv")), new TensorBoardLog(run.File("tensorboard")),
+            new ModelCheckpoint(run.File("best.safetensors"), Monitored.ValAccuracy), phaseLines,
         ];
         FineTuneResult result;
         try
@@ -327,20 +335,23 @@ internal static class FinetuneCommand
         catch (OperationCanceledException)
         {
             SaveRun();
-            display.Line($"interrupted: the weights after the last finished step are in {Path.Combine(o.Out, "model.safetensors")} (with config.json)");
+            run.Commit();
+            display.Line($"interrupted: the weights after the last finished step are in {run.Where("model.safetensors")} (with config.json)");
             return Interrupt.ExitCode;
         }
         catch (NonFiniteLossException e)
         {
-            throw new CliException($"pretrained run: {e.Message}");
+            string folder = run.Fail();
+            throw new CliException($"pretrained run: {e.Message}; its metrics and best checkpoint are in {folder}" +
+                                   (folder != o.Out ? $", and the run already in {o.Out} is unchanged" : ""));
         }
         var pretrained = Trainer.Evaluate(net, loss, Loader(data.Test, evaluation, false));
         double pretrainedSeconds = clock.Elapsed.TotalSeconds;
         SaveRun();
         string? exported = null;
-        try { OnnxExport.Save(net, [3, o.ImageSize, o.ImageSize], Path.Combine(o.Out, "model.onnx")); exported = "model.onnx"; }
+        try { OnnxExport.Save(net, [3, o.ImageSize, o.ImageSize], run.File("model.onnx")); exported = "model.onnx"; }
         catch (OnnxException e) { display.Line($"warning: no model.onnx: {e.Message}"); }
-        ConfusionPlot.Save(pretrained.Confusion, classes, Path.Combine(o.Out, "confusion.png"), "Test images, fine-tuned");
+        ConfusionPlot.Save(pretrained.Confusion, classes, run.File("confusion.png"), "Test images, fine-tuned");
         display.Line($"pretrained: test accuracy {pretrained.Accuracy:P2} on {pretrained.Samples} images ({pretrainedSeconds:F1} s)");
         if (!o.Quiet) ShowExamples(net, Loader(data.Test, evaluation, false), classes, display);
 
@@ -370,12 +381,15 @@ internal static class FinetuneCommand
             }
             catch (NonFiniteLossException e)
             {
-                throw new CliException($"scratch run: {e.Message}");
+                // the fine-tuned network is complete: it is kept, the comparison is not
+                run.Commit();
+                throw new CliException($"scratch run: {e.Message}; the fine-tuned run is saved in {o.Out}");
             }
             scratchSeconds = clock.Elapsed.TotalSeconds;
         }
         CurvePlot.Save(scratchHistory is null ? [("pretrained", result.History)] : [("pretrained", result.History), ("scratch", scratchHistory)],
-            Path.Combine(o.Out, "curves.png"), result.HeadEpochs);
+            run.File("curves.png"), result.HeadEpochs);
+        run.Commit();
         if (interrupted) return Interrupt.ExitCode;
 
         output.WriteLine($"pretrained {Path.GetFileNameWithoutExtension(modelPath)} (head, then {phaseLines.What}): test accuracy {pretrained.Accuracy:P2}");

@@ -91,22 +91,3 @@ internal sealed record RunConfig
 
 /// <summary>A user-facing error: printed as one line, with exit code 2.</summary>
 internal sealed class CliException(string message) : Exception(message);
-
-/// <summary>Writes files through a temporary name and a rename, so an interrupted run never leaves half a file.</summary>
-internal static class AtomicFile
-{
-    public static void WriteAllText(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = full + $".{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
-}

@@ -44,7 +44,9 @@ internal static class TrainCommand
         double lr = o.LearningRate ?? Common.DefaultLearningRate(o.Optimizer);
         if (!(lr > 0)) throw new CliException($"--lr {lr} must be positive");
         if (o.Schedule is not ("cosine" or "constant")) throw new CliException($"unknown schedule '{o.Schedule}'; known: cosine, constant");
+        if (o.Epochs > FinetuneCommand.MaxEpochs) throw new CliException($"--epochs {o.Epochs} is more than {FinetuneCommand.MaxEpochs}");
         var device = Common.ParseDevice(o.Device);
+        RunFolder.Check(o.Out);
         Tensor.ManualSeed(o.Seed);
         var modelNet = Common.CreateModel(o.Model, new Generator(o.Seed));
         modelNet.To(device);
@@ -61,16 +63,19 @@ internal static class TrainCommand
         var trainLoader = new DataLoader(fit, o.BatchSize, shuffle: true, seed: o.Seed, transform: normalize);
         var valLoader = new DataLoader(validation, 512, transform: normalize);
         var testLoader = new DataLoader(testSet, 512, transform: normalize);
-        Directory.CreateDirectory(o.Out);
+        using var run = RunFolder.Begin(o.Out);
         using var optimizer = Common.CreateOptimizer(o.Optimizer, modelNet.Parameters(trainableOnly: true), lr);
         var loss = new CrossEntropyLoss();
-        var checkpoint = new ModelCheckpoint(Path.Combine(o.Out, "best.safetensors"), Monitored.ValAccuracy);
-        var schedule = o.Schedule == "cosine" ? new Engine.Optim.CosineAnnealingLR(optimizer, tMax: o.Epochs * trainLoader.BatchCount) : null;
+        var checkpoint = new ModelCheckpoint(run.File("best.safetensors"), Monitored.ValAccuracy);
+        long steps = (long)o.Epochs * trainLoader.BatchCount;
+        if (steps > int.MaxValue)
+            throw new CliException($"--epochs {o.Epochs} of {trainLoader.BatchCount} steps each make {steps} steps, more than {int.MaxValue}; use fewer epochs or a larger --batch-size");
+        var schedule = o.Schedule == "cosine" ? new Engine.Optim.CosineAnnealingLR(optimizer, tMax: (int)steps) : null;
         var callbacks = new ICallback[]
         {
             new BatchAction((_, _) => schedule?.Step()),
-            new CsvLog(Path.Combine(o.Out, "metrics.csv")),
-            new TensorBoardLog(Path.Combine(o.Out, "tensorboard")),
+            new CsvLog(run.File("metrics.csv")),
+            new TensorBoardLog(run.File("tensorboard")),
             checkpoint,
         };
         if (!o.Quiet)
@@ -92,32 +97,39 @@ internal static class TrainCommand
                 }
                 catch (OperationCanceledException)
                 {
-                    modelNet.Save(Path.Combine(o.Out, "model.safetensors"));
-                    config.Save(Path.Combine(o.Out, "config.json"));
-                    display.Line($"interrupted: the weights after the last finished step are in {Path.Combine(o.Out, "model.safetensors")} (with config.json)");
+                    modelNet.Save(run.File("model.safetensors"));
+                    config.Save(run.File("config.json"));
+                    display.Line($"interrupted: the weights after the last finished step are in {run.Where("model.safetensors")} (with config.json)");
                     return null;
                 }
             });
         }
         catch (NonFiniteLossException e)
         {
-            string kept = checkpoint.SavedEpoch > 0 ? $"the last good checkpoint (epoch {checkpoint.SavedEpoch}) is kept in {checkpoint.Path}" : "no checkpoint had been saved yet";
-            throw new CliException($"training stopped: {e.Message}; {kept}");
+            string folder = run.Fail();
+            string kept = checkpoint.SavedEpoch > 0 ? $"the last good checkpoint (epoch {checkpoint.SavedEpoch}) is kept in {Path.Combine(folder, "best.safetensors")}" : "no checkpoint had been saved yet";
+            string earlier = folder != o.Out ? $"; this run's files are in {folder}, and the run already in {o.Out} is unchanged" : "";
+            throw new CliException($"training stopped: {e.Message}; {kept}{earlier}");
         }
-        if (history is null) return Interrupt.ExitCode;
+        if (history is null)
+        {
+            run.Commit();
+            return Interrupt.ExitCode;
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         var test = Trainer.Evaluate(modelNet, loss, testLoader);
-        modelNet.Save(Path.Combine(o.Out, "model.safetensors"));
-        config.Save(Path.Combine(o.Out, "config.json"));
-        CurvePlot.Save(history, Path.Combine(o.Out, "curves.png"));
-        Engine.Onnx.OnnxExport.Save(modelNet, config.InputShape, Path.Combine(o.Out, "model.onnx"));
+        modelNet.Save(run.File("model.safetensors"));
+        config.Save(run.File("config.json"));
+        CurvePlot.Save(history, run.File("curves.png"));
+        Engine.Onnx.OnnxExport.Save(modelNet, config.InputShape, run.File("model.onnx"));
+        run.Commit();
         long samples = history.Epochs.Sum(e => e.Samples);
         double trainSeconds = history.Epochs.Sum(e => e.Seconds);
         if (!o.Quiet)
         {
             if (history.StoppedBecause is { } why) output.WriteLine(why);
             output.WriteLine($"test accuracy {test.Accuracy:P2}, test loss {test.Loss:F4} on {test.Samples} images; {seconds:F1} s, {samples / trainSeconds:F0} training samples/s");
-            output.WriteLine($"wrote {Path.Combine(o.Out, "model.safetensors")}, config.json, model.onnx, metrics.csv, curves.png, best.safetensors and tensorboard/ in {o.Out}");
+            output.WriteLine($"wrote {run.Where("model.safetensors")}, config.json, model.onnx, metrics.csv, curves.png, best.safetensors and tensorboard/ in {o.Out}");
         }
         if (o.Json)
             output.WriteLine(Common.Json(new

@@ -60,7 +60,7 @@ public sealed class DataLoader : IEnumerable<Batch>
     public int Epoch { get; set; }
 
     /// <summary>The number of batches per epoch.</summary>
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (int)(((long)Dataset.Count + BatchSize - 1) / BatchSize);
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset's indices.</summary>
     public int[] Order(int epoch) =>

@@ -16,13 +16,7 @@ public static class OnnxExport
     public static void Save(Module model, int[] inputShape, string path)
     {
         var bytes = ToModelProto(model, inputShape).ToByteArray();
-        string temp = path + ".tmp";
-        using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllBytes(path, bytes);
     }
 
     /// <summary>The ONNX model of <paramref name="model"/>.</summary>

@@ -95,10 +95,12 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
             throw new DeviceException($"device '{text}': the index after ':' must be a number 0 or more");
         return kind switch
         {
-            "cpu" => Cpu,
+            "cpu" when index == 0 => Cpu,
+            "cpu" => throw new DeviceException($"device '{text}': there is one CPU device, cpu (or cpu:0)"),
             "cuda" or "gpu" => Cuda(index),
             "opencl" => OpenCL(index),
-            "ilgpu-cpu" => IlgpuCpu,
+            "ilgpu-cpu" when index == 0 => IlgpuCpu,
+            "ilgpu-cpu" => throw new DeviceException($"device '{text}': there is one emulated device, ilgpu-cpu (or ilgpu-cpu:0)"),
             _ => throw new DeviceException($"device '{text}' is unknown; use cpu, cuda[:N], opencl[:N] or ilgpu-cpu"),
         };
     }

@@ -143,4 +143,28 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains("0.weight", ex.Message);
         Assert.Contains("[4, 3] x [5, 3]", ex.Message);
     }
+
+    [Fact]
+    public void Temporary_files_of_killed_saves_are_removed_by_the_next_save_and_those_of_running_saves_kept()
+    {
+        using var scope = Tensor.Scope();
+        var tensors = new Dictionary<string, Tensor> { ["w"] = Tensor.RandN(4, 4) };
+        // what kill -9 during a save leaves: a process id no process has (above the kernel's limit), and the names of earlier versions
+        string dead = P($".m.safetensors.{int.MaxValue - 1}.0123456789abcdef.tmp");
+        string older = P(".m.safetensors.0123456789abcdef0123456789abcdef.tmp");
+        using var alive = System.Diagnostics.Process.Start("sleep", "60");
+        string running = P($".m.safetensors.{alive.Id}.fedcba9876543210.tmp");
+        string other = P($".other.safetensors.{int.MaxValue - 1}.0123456789abcdef.tmp");
+        try
+        {
+            foreach (var f in new[] { dead, older, running, other }) File.WriteAllBytes(f, new byte[1000]);
+            SafeTensors.Save(P("m.safetensors"), tensors);
+            Assert.False(File.Exists(dead));
+            Assert.False(File.Exists(older));
+            Assert.True(File.Exists(running));   // a save under way in another process
+            Assert.True(File.Exists(other));     // another file's: its next save removes it
+            Assert.Equal(RefArray.Of(tensors["w"]).Data, RefArray.Of(SafeTensors.Load(P("m.safetensors"))["w"]).Data);
+        }
+        finally { alive.Kill(); }
+    }
 }

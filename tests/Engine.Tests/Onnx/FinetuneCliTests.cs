@@ -95,7 +95,8 @@ public sealed class FinetuneCliTests : IDisposable
         File.WriteAllText(Path.Combine(outDir, "model.safetensors"), "earlier run");
         var size = Finetune(new FinetuneOptions(ImageSize: 8, Out: outDir));
         Assert.Equal(2, size.Code);
-        Assert.Contains("--image-size 8 must be at least 16", size.Output);
+        Assert.Contains("--image-size 8 must lie in 16 to 4096", size.Output);
+        Assert.Contains("--image-size 100000 must lie in 16 to 4096", Finetune(new FinetuneOptions(ImageSize: 100_000, Out: outDir)).Output);
         string missing = Path.Combine(_dir, "nowhere.onnx");
         var model = Finetune(new FinetuneOptions(ModelPath: missing, Out: outDir, TrainSize: 20));
         Assert.Equal(2, model.Code);

@@ -84,6 +84,110 @@ public sealed class CliTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, "model.safetensors")));   // a failed run overwrites nothing
     }
 
+    private static (int Code, string Output, string Error) Cli(params string[] args)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        int code = EntryPoint.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Theory]
+    [InlineData("train --bogus", "Unrecognized command or argument '--bogus'")]
+    [InlineData("train --epcohs 3", "did you mean '--epochs'?")]
+    [InlineData("train --epochs x", "Cannot parse argument 'x' for option '--epochs'")]
+    [InlineData("eval", "Option '--model-dir' is required")]
+    [InlineData("frobnicate", "Unrecognized command or argument 'frobnicate'")]
+    public void A_command_line_that_does_not_parse_is_one_line_and_exit_code_2(string line, string expected)
+    {
+        var (code, output, error) = Cli(line.Split(' '));
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        string[] lines = error.TrimEnd().Split('\n');
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.EndsWith("--help')", lines[0]);
+    }
+
+    [Fact]
+    public void No_command_shows_the_commands_and_exits_2()
+    {
+        var (code, _, error) = Cli();
+        Assert.Equal(2, code);
+        foreach (var command in new[] { "train", "finetune", "eval", "predict" }) Assert.Contains(command, error);
+    }
+
+    [Fact]
+    public void Sizes_devices_and_output_folders_are_checked_before_a_run_starts()
+    {
+        string file = Path.Combine(_dir, "a-file");
+        File.WriteAllText(file, "not a folder");
+        Assert.Contains($"--out {file}: is a file", Expect2(Train(new TrainOptions(Out: file))));
+        Assert.Contains("cannot write there", Expect2(Train(new TrainOptions(Out: Path.Combine(file, "below")))));
+        Assert.Equal("not a folder", File.ReadAllText(file));
+        Assert.Contains("there is one CPU device", Expect2(Train(new TrainOptions(Device: "cpu:1", Out: Path.Combine(_dir, "a")))));
+        Assert.Contains("--epochs 1000000000 is more than 1000000", Expect2(Train(new TrainOptions(Epochs: 1_000_000_000, Out: Path.Combine(_dir, "a")))));
+        var steps = Expect2(Train(new TrainOptions(Model: "mlp", Epochs: 900_000, BatchSize: 1, Out: Path.Combine(_dir, "a"))));
+        Assert.Contains("make 8100000000 steps, more than 2147483647", steps);
+    }
+
+    [Fact]
+    public void A_batch_larger_than_the_data_trains_one_step_per_epoch()
+    {
+        string outDir = Path.Combine(_dir, "big-batch");
+        var (code, text) = Train(new TrainOptions(Model: "mlp", Epochs: 2, BatchSize: int.MaxValue, Out: outDir, Quiet: true, Json: true));
+        Assert.Equal(0, code);
+        var metrics = File.ReadAllLines(Path.Combine(outDir, "metrics.csv"));
+        Assert.Equal(3, metrics.Length);   // header and two epochs
+        Assert.Equal(2, JsonDocument.Parse(text.TrimEnd().Split('\n')[^1]).RootElement.GetProperty("epochs").GetInt32());
+    }
+
+    [Fact]
+    public void A_run_that_fails_leaves_the_earlier_run_whole_and_keeps_its_own_files_beside_it()
+    {
+        string outDir = Path.Combine(_dir, "run");
+        Assert.Equal(0, Train(new TrainOptions(Model: "mlp", Epochs: 1, BatchSize: 512, Out: outDir, Quiet: true)).Code);
+        var before = Directory.GetFiles(outDir).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
+        // a learning rate that makes the loss NaN within a few steps
+        var failed = Expect2(Train(new TrainOptions(Model: "mlp", Epochs: 2, BatchSize: 256, Optimizer: "sgd", LearningRate: 1e30, Out: outDir, Quiet: true)));
+        Assert.Contains("NaN", failed);
+        Assert.Contains($"the run already in {outDir} is unchanged", failed);
+        var after = Directory.GetFiles(outDir).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order());
+        foreach (var (name, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
+        string kept = Assert.Single(Directory.GetDirectories(outDir, "failed-*"));
+        Assert.Contains(kept, failed);
+        Assert.True(File.Exists(Path.Combine(kept, "metrics.csv")));
+        Assert.Empty(Directory.GetDirectories(outDir, ".partial-*"));
+
+        // into a new folder, the failed run's files land in the folder itself
+        string fresh = Path.Combine(_dir, "fresh");
+        Expect2(Train(new TrainOptions(Model: "mlp", Epochs: 2, BatchSize: 256, Optimizer: "sgd", LearningRate: 1e30, Out: fresh, Quiet: true)));
+        Assert.True(File.Exists(Path.Combine(fresh, "metrics.csv")));
+        Assert.Empty(Directory.GetDirectories(fresh, ".partial-*"));
+    }
+
+    [Fact]
+    public void Staging_folders_of_killed_runs_are_removed_by_the_next_run()
+    {
+        string outDir = Path.Combine(_dir, "run");
+        // a process id above the kernel's limit: no process has it, as for a run killed long ago
+        string stale = Path.Combine(outDir, $".partial-{int.MaxValue - 1}-0123456789abcdef");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "metrics.csv"), "half a run");
+        using var alive = System.Diagnostics.Process.Start("sleep", "60");
+        string running = Path.Combine(outDir, $".partial-{alive.Id}-fedcba9876543210");
+        Directory.CreateDirectory(running);
+        try
+        {
+            Assert.Equal(0, Train(new TrainOptions(Model: "mlp", Epochs: 1, BatchSize: 512, Out: outDir, Quiet: true)).Code);
+            Assert.False(Directory.Exists(stale));
+            Assert.True(Directory.Exists(running));
+            Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
+        }
+        finally { alive.Kill(); }
+    }
+
     private static string Expect2((int Code, string Output) r)
     {
         Assert.Equal(2, r.Code);
