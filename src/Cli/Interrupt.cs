@@ -18,7 +18,12 @@ internal sealed class Interrupt : IDisposable
 
     private void OnCancel(object? sender, ConsoleCancelEventArgs e)
     {
-        if (_source.IsCancellationRequested) return;
+        if (_source.IsCancellationRequested)
+        {
+            // the second press ends the process now: show the cursor the progress display hid
+            if (!Console.IsOutputRedirected) Console.Out.Write("\u001b[?25h\n");
+            return;
+        }
         e.Cancel = true;
         _source.Cancel();
     }

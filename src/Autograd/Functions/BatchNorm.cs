@@ -11,11 +11,11 @@ namespace Engine.Functions;
 ///   ∂L/∂x = γ / (M √(σ² + ε)) · (M·g − Σg − x̂·Σ(g·x̂))
 ///   ∂L/∂γ = Σ(g·x̂)        ∂L/∂β = Σg
 /// Evaluation: ∂L/∂x = g·γ / √(r_var + ε).
+/// When the backward pass is itself recorded (second-order gradients), the same formulas are
+/// written with Variable ops, x̂ and s recomputed from x, so that they can be differentiated again.
 /// </remarks>
 internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool training, double momentum, double eps) : Function
 {
-    protected override bool SupportsDoubleBackward => false;
-
     private static int[] Axes(int rank) => rank == 4 ? [0, 2, 3] : [0];
 
     private static int[] ChannelShape(ReadOnlySpan<int> x) => x.Length == 4 ? [1, x[1], 1, 1] : [1, x[1]];
@@ -50,12 +50,14 @@ internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool tr
         var y = xhat;
         if (inputs.Length > 1) y = y * inputs[1].Reshape(cs);
         if (inputs.Length > 2) y = y + inputs[2].Reshape(cs);
-        Keep(scope.Keep(xhat), scope.Keep(invStd));
+        Keep(scope.Keep(xhat), scope.Keep(invStd), scope.Keep(mean));
+        SaveInputs(0);
         return scope.Keep(y);
     }
 
     protected override Variable?[] Backward(Variable g)
     {
+        if (GradMode.IsEnabled) return RecordedBackward(g);
         var gt = g.Data;
         var xhat = Kept(0);
         var invStd = Kept(1);
@@ -71,6 +73,28 @@ internal sealed class BatchNorm(Tensor? runningMean, Tensor? runningVar, bool tr
         }
         if (Inputs.Count > 1 && NeedsGrad(1)) grads[1] = new Variable(scope.Keep((gt * xhat).Sum(axes)));
         if (Inputs.Count > 2 && NeedsGrad(2)) grads[2] = new Variable(scope.Keep(gt.Sum(axes)));
+        return grads;
+    }
+
+    /// <summary>The backward formulas as recorded ops, for a backward pass that is itself differentiated.</summary>
+    private Variable?[] RecordedBackward(Variable g)
+    {
+        var axes = Axes(g.Rank);
+        var cs = ChannelShape(g.Shape);
+        var grads = new Variable?[Inputs.Count];
+        var x = Saved(0);
+        Variable xhat, invStd;
+        if (training) (xhat, invStd) = Normalization.Standardize(x, axes, eps);
+        else
+        {
+            // the running statistics are constants
+            invStd = new Variable(Kept(1));
+            xhat = (x - new Variable(Kept(2))) * invStd;
+        }
+        var gHat = Inputs.Count > 1 ? g * Input(1).Reshape(cs) : g;
+        if (NeedsGrad(0)) grads[0] = training ? Normalization.InputGrad(gHat, xhat, invStd, axes) : gHat * invStd;
+        if (Inputs.Count > 1 && NeedsGrad(1)) grads[1] = (g * xhat).Sum(axes);
+        if (Inputs.Count > 2 && NeedsGrad(2)) grads[2] = g.Sum(axes);
         return grads;
     }
 }

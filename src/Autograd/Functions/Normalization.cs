@@ -28,6 +28,26 @@ internal static class Normalization
         return scope.Keep(invStd / m * (gHat * m - sum - xhat * sumX));
     }
 
+    /// <summary>
+    /// x̂ and s from <paramref name="x"/> with recorded ops, for second-order gradients: the same
+    /// values as <see cref="Statistics"/>, but differentiable with respect to x.
+    /// </summary>
+    public static (Variable Xhat, Variable InvStd) Standardize(Variable x, int[] axes, double eps)
+    {
+        var centered = x - x.Mean(axes, keepDim: true);
+        var invStd = 1.0 / ((centered * centered).Mean(axes, keepDim: true) + eps).Sqrt();
+        return (centered * invStd, invStd);
+    }
+
+    /// <summary><see cref="InputGrad(Tensor, Tensor, Tensor, int[])"/> with recorded ops (differentiable in ĝ, x̂ and s).</summary>
+    public static Variable InputGrad(Variable gHat, Variable xhat, Variable invStd, int[] axes)
+    {
+        long m = ReducedSize(gHat.Shape, axes);
+        var sum = gHat.Sum(axes, keepDim: true);
+        var sumX = (gHat * xhat).Sum(axes, keepDim: true);
+        return invStd / m * (gHat * m - sum - xhat * sumX);
+    }
+
     private static long ReducedSize(ReadOnlySpan<int> shape, int[] axes)
     {
         long n = 1;
