@@ -13,12 +13,12 @@ public sealed class MemoryCollection;
 public sealed class KernelSwitchCollection;
 
 /// <summary>
-/// The suites on ILGPU's CPU accelerator run alone, so that the emulator's slow kernels do not compete
-/// with the rest. (The zeros they once read beside the rest of the suite were host copies made from
-/// unpinned arrays, which another thread's garbage collection could move; IlgpuBackend pins them now
-/// and IlgpuHostCopyTests guards it.)
+/// The suites on ILGPU's CPU accelerator: one after another among themselves, in parallel with the
+/// rest of the suite. (They once ran alone, quarantined for zeros they read only beside other tests:
+/// host copies made from unpinned arrays, which another thread's garbage collection could move.
+/// IlgpuBackend pins them now, and IlgpuHostCopyTests reproduces the old failure under a churning GC.)
 /// </summary>
-[CollectionDefinition(nameof(IlgpuCpuCollection), DisableParallelization = true)]
+[CollectionDefinition(nameof(IlgpuCpuCollection))]
 public sealed class IlgpuCpuCollection;
 
 /// <summary>The pool, reference counting and scopes. Runs alone: it reads process-wide pool counters.</summary>

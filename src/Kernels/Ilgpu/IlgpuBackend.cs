@@ -15,10 +15,12 @@ public sealed class IlgpuBuffer : DeviceBuffer
 {
     internal MemoryBuffer1D<byte, Stride1D.Dense>? Memory;
     private readonly long _bytes;
+    private readonly object _launch;
 
-    internal IlgpuBuffer(Accelerator accelerator, long bytes)
+    internal IlgpuBuffer(Accelerator accelerator, long bytes, object launch)
     {
         _bytes = bytes;
+        _launch = launch;
         Memory = accelerator.Allocate1D<byte>(Math.Max(bytes, 16));
         // Only Dispose frees device memory, never a finalizer: every buffer stays reachable from s_live
         // until it is disposed. A tensor's Storage returns its buffer to the pool from its own finalizer;
@@ -40,6 +42,11 @@ public sealed class IlgpuBuffer : DeviceBuffer
     /// <inheritdoc/>
     public override void Dispose()
     {
+        // launches are asynchronous on GPUs: wait for the work queued on the device (one stream, in
+        // order) before the memory goes back to the driver. Reuse through the pool needs no wait: the
+        // next user's launches queue behind the last one's on the same stream, and host copies synchronize.
+        if (Memory is { } memory && !memory.Accelerator.IsDisposed)
+            lock (_launch) memory.Accelerator.Synchronize();
         Memory?.Dispose();
         Memory = null;
         s_live.TryRemove(this, out _);
@@ -277,7 +284,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     /// <inheritdoc/>
     public DeviceBuffer Allocate(long bytes)
     {
-        lock (_launch) return new IlgpuBuffer(_accelerator, bytes);
+        lock (_launch) return new IlgpuBuffer(_accelerator, bytes, _launch);
     }
 
     /// <inheritdoc/>
