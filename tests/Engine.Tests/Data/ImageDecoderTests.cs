@@ -8,7 +8,7 @@ namespace Engine.Tests;
 /// <see cref="ImageDecoder"/>: every format and mode decodes, and any bytes give an image or a
 /// <see cref="DataException"/> naming the file: never a hang, a crash or a huge allocation.
 /// </summary>
-public sealed class ImageDecoderTests
+public sealed class ImageDecoderTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static byte[] Gradient(int w, int h, int c) =>
         [.. Enumerable.Range(0, w * h * c).Select(i => (byte)((i / c % w) * 255 / Math.Max(1, w - 1) ^ (i % c) * 60))];
@@ -176,6 +176,7 @@ public sealed class ImageDecoderTests
                 Assert.Equal(image.Width * image.Height * 3, image.Pixels.Length);
             },
             e => e is DataException d && d.Message.StartsWith("m: ", StringComparison.Ordinal));
+        output.WriteLine(report.ToString());
         Assert.True(report.Untyped == 0 && report.Hangs == 0 && report.Loaded > 100 && report.Typed > 100, report.ToString());
     }
 

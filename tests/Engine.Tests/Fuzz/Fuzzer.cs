@@ -3,11 +3,20 @@ using System.Buffers.Binary;
 namespace Engine.Tests;
 
 /// <summary>What a fuzz run saw: how many inputs loaded, how many were refused with our typed exception, the rest.</summary>
-public sealed record FuzzReport(string Loader, int Cases, int Loaded, int Typed, int Untyped, int Hangs, long PeakManagedBytes, IReadOnlyList<string> Escapes)
+/// <param name="Loader">The format fuzzed.</param>
+/// <param name="Cases">Inputs tried.</param>
+/// <param name="Loaded">Inputs that loaded (and ran, where the suite runs them).</param>
+/// <param name="Typed">Inputs refused with the loader's typed exception.</param>
+/// <param name="Untyped">Inputs that raised any other exception: findings.</param>
+/// <param name="Hangs">Inputs that did not finish before the watchdog: findings.</param>
+/// <param name="PeakManagedBytes">The most managed memory one case allocated (on its thread).</param>
+/// <param name="PeakResidentBytes">The test process's peak resident memory when the run ended (all tests so far: an upper bound, tensor data included).</param>
+/// <param name="Escapes">The first few distinct findings.</param>
+public sealed record FuzzReport(string Loader, int Cases, int Loaded, int Typed, int Untyped, int Hangs, long PeakManagedBytes, long PeakResidentBytes, IReadOnlyList<string> Escapes)
 {
     public override string ToString() =>
         $"{Loader}: {Cases} cases: {Loaded} loaded, {Typed} refused with a typed error, {Untyped} untyped, {Hangs} hangs; " +
-        $"at most {PeakManagedBytes / 1e6:F1} MB allocated by one case" + (Escapes.Count > 0 ? "; distinct escapes: " + string.Join(" | ", Escapes) : "");
+        $"at most {PeakManagedBytes / 1e6:F1} MB allocated by one case, process peak resident {PeakResidentBytes / 1e6:F0} MB" + (Escapes.Count > 0 ? "; distinct escapes: " + string.Join(" | ", Escapes) : "");
 }
 
 /// <summary>
@@ -108,6 +117,7 @@ public static class Fuzzer
                 if (escapes.Count < 10 && !escapes.Any(x => x.EndsWith(what, StringComparison.Ordinal))) escapes.Add($"case {i}: {what}");
             }
         }
-        return new FuzzReport(loader, count, loaded, refused, untyped, hangs, peak, escapes);
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return new FuzzReport(loader, count, loaded, refused, untyped, hangs, peak, self.PeakWorkingSet64, escapes);
     }
 }

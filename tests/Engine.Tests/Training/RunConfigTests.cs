@@ -3,7 +3,7 @@ using Engine.Cli;
 namespace Engine.Tests;
 
 /// <summary>config.json comes from outside (a run folder anyone may edit or damage): every damaged one is one clear error.</summary>
-public sealed class RunConfigTests : IDisposable
+public sealed class RunConfigTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("engine-config-").FullName;
 
@@ -58,6 +58,7 @@ public sealed class RunConfigTests : IDisposable
             config.Preprocessing().Evaluation();
             if (config.Model is "mlp" or "lenet" or "resnet-small") Common.CreateModel(config, path);
         }, e => e is CliException c && c.Message.Contains(path) || e is EngineException);
+        output.WriteLine(report.ToString());
         Assert.True(report.Untyped == 0 && report.Hangs == 0 && report.Loaded > 10, report.ToString());
     }
 }
