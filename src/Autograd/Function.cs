@@ -57,6 +57,9 @@ public abstract class Function
     /// <summary>The shape of input <paramref name="i"/> (a tensor's shape never changes).</summary>
     protected int[] InputShape(int i) => _inputs[i].Data.Shape.ToArray();
 
+    /// <summary>The element type of input <paramref name="i"/>.</summary>
+    protected DType InputDType(int i) => _inputs[i].Data.DType;
+
     /// <summary>Whether input <paramref name="i"/> needs a gradient (skip computing it otherwise).</summary>
     protected bool NeedsGrad(int i) => _inputs[i].RequiresGrad;
 

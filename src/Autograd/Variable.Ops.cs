@@ -159,6 +159,20 @@ public partial class Variable
     public Variable Conv2d(Variable weight, Variable? bias, Conv2dOptions options) =>
         bias is null ? Apply(new F.Conv2d(options), this, weight) : Apply(new F.Conv2d(options), this, weight, bias);
 
+    /// <summary>
+    /// 2-D transposed convolution (the adjoint of <see cref="Conv2d(Variable, Variable?, Conv2dOptions)"/>) of this
+    /// [N, C, H, W] input with weight [C, K/groups, R, S] and optional bias [K], to <paramref name="outputShape"/>
+    /// [N, K, H', W']: the options are those of the convolution that maps [N, K, H', W'] back to this input's shape.
+    /// </summary>
+    public Variable ConvTranspose2d(Variable weight, Variable? bias, int[] outputShape, Conv2dOptions options)
+    {
+        var y = Apply(new F.Conv2dInputGrad(outputShape, options), this, weight);
+        return bias is null ? y : y + bias.Reshape(-1, 1, 1);
+    }
+
+    /// <summary>This value as another floating type; gradients flow back cast to this one's type.</summary>
+    public Variable To(DType dtype) => dtype == DType ? this : Apply(new F.Cast(dtype), this);
+
     /// <summary>2-D max pooling.</summary>
     public Variable MaxPool2d(Pool2dOptions options) => Apply(new F.MaxPool2d(options), this);
     /// <summary>2-D max pooling; stride defaults to the kernel.</summary>

@@ -22,6 +22,13 @@ public sealed partial class OnnxModel
         }
         var names = target.Node.Select(n => n.Name).ToHashSet();
         foreach (var node in _graph.Node)
+        {
+            // a Constant that became a parameter (or was folded) is written as an initializer with its current value
+            if (node.OpType == "Constant" && node.Output.Count == 1 && (_parameters.TryGetValue(node.Output[0], out var cp) ? cp.Data : _constants.GetValueOrDefault(node.Output[0])) is { } current)
+            {
+                target.Initializer.Add(OnnxTensors.FromTensor(current, N(node.Output[0])));
+                continue;
+            }
             foreach (var n in Upgrade(node, target, N))
             {
                 var renamed = n.Clone();
@@ -35,8 +42,18 @@ public sealed partial class OnnxModel
                 renamed.Output.AddRange(n.Output.Select(N));
                 target.Node.Add(renamed);
             }
+        }
         return N(Outputs[0]);
     }
+
+    /// <summary>Ops whose inputs or attributes changed meaning by opset 13, with the opset of the change (the forms not rewritten here).</summary>
+    private static readonly Dictionary<string, long> s_formChanged = new()
+    {
+        ["Squeeze"] = 13, ["Unsqueeze"] = 13, ["Split"] = 13, ["ReduceSum"] = 13, ["Hardmax"] = 13, ["Pad"] = 11, ["Resize"] = 11,
+        ["Upsample"] = 10, ["Slice"] = 10, ["TopK"] = 10, ["Reshape"] = 5, ["Cast"] = 6, ["Concat"] = 4,
+        ["Add"] = 7, ["Sub"] = 7, ["Mul"] = 7, ["Div"] = 7, ["Pow"] = 7, ["Equal"] = 7, ["Less"] = 7, ["Greater"] = 7,
+        ["And"] = 7, ["Or"] = 7, ["Xor"] = 7, ["Gemm"] = 7,
+    };
 
     /// <summary>
     /// <paramref name="node"/> in opset-13 form, for inference: BatchNormalization without its
@@ -57,7 +74,7 @@ public sealed partial class OnnxModel
             n.Attribute.AddRange(attributes);
             return n;
         }
-        var a = new Attributes(node, Source);
+        var a = new OnnxNode(node, Source, Opset);
         switch (node.OpType)
         {
             case "AveragePool" when _globalPools.Contains(node):
@@ -95,6 +112,8 @@ public sealed partial class OnnxModel
                 ];
             }
             default:
+                if (s_formChanged.TryGetValue(node.OpType, out long since) && Opset < since)
+                    throw new OnnxException($"{Describe()}: {node.OpType} of opset {Opset} changed form at opset {since}; writing it in the newer form is not supported");
                 return [node];
         }
     }

@@ -36,16 +36,12 @@ public sealed partial class OnnxModel : Module, IStaged
     private readonly HashSet<string> _graphOutputs;
     private readonly HashSet<NodeProto> _globalPools = new(ReferenceEqualityComparer.Instance);
     private double? _batchNormMomentum;
-    private readonly Dictionary<NodeProto, NodeProto> _convToBatchNorm = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<NodeProto, FoldedConv> _foldCache = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The nodes run per call, in order: the file's, rewritten (Conv + BatchNormalization fused), with the constant ones folded away.</summary>
+    private readonly List<OnnxNode> _plan = [];
 
-    /// <summary>The ops the importer runs (default domain), for opsets 7 to 17.</summary>
-    public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>
-    {
-        "Conv", "BatchNormalization", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Add", "Sub", "Mul", "Div",
-        "MatMul", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Concat",
-        "Softmax", "LogSoftmax", "Dropout", "Identity", "Constant",
-    };
+    /// <summary>The ops the importer runs (default domain), for opsets 1 to 21.</summary>
+    public static IReadOnlySet<string> SupportedOps { get; } = new HashSet<string>(OnnxOps.Names);
 
     private OnnxModel(string source, ModelProto model, OnnxImportOptions options)
     {
@@ -53,7 +49,7 @@ public sealed partial class OnnxModel : Module, IStaged
         _graph = model.Graph;
         _options = options;
         Producer = string.IsNullOrEmpty(model.ProducerVersion) ? model.ProducerName : $"{model.ProducerName} {model.ProducerVersion}";
-        Opset = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
+        Opset = OpsetOf(model);
         var initializerNames = _graph.Initializer.Select(t => t.Name).ToHashSet();
         Inputs = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i => i.Name)];
         Outputs = [.. _graph.Output.Select(o => o.Name)];
@@ -62,26 +58,71 @@ public sealed partial class OnnxModel : Module, IStaged
             (IReadOnlyList<long?>)[.. (i.Type?.TensorType?.Shape?.Dim ?? []).Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null)])];
 
         if (options.FinalAveragePoolAsGlobal) FindFinalGlobalPools();
-        // a Conv whose output only feeds a BatchNormalization: in inference the two fold into one Conv
-        var uses = _graph.Node.SelectMany(n => n.Input).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var producer = _graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).GroupBy(t => t.o).ToDictionary(g => g.Key, g => g.First().n);
-        foreach (var bn in _graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Output.Count == 1))
-            if (producer.TryGetValue(bn.Input[0], out var conv) && conv.OpType == "Conv" && uses[bn.Input[0]] == 1 && !_graphOutputs.Contains(bn.Input[0]))
-                _convToBatchNorm[conv] = bn;
         var buffers = new HashSet<string>();
         foreach (var node in _graph.Node.Where(n => n.OpType == "BatchNormalization"))
             foreach (var name in node.Input.Skip(3).Take(2)) buffers.Add(name);
         var used = new HashSet<string>();
-        foreach (var t in _graph.Initializer)
+        void Add(string key, Tensor tensor)
         {
-            var tensor = OnnxTensors.ToTensor(t, $"{source}: initializer '{t.Name}'");
-            string name = UniqueName(Sanitize(t.Name), used);
-            if (buffers.Contains(t.Name) || !tensor.DType.IsFloating())
-                _constants[t.Name] = tensor.DType.IsFloating() ? RegisterBuffer(name, tensor) : TensorScope.Escape(tensor);
+            string name = UniqueName(Sanitize(key), used);
+            if (buffers.Contains(key) || !tensor.DType.IsFloating())
+                _constants[key] = tensor.DType.IsFloating() ? RegisterBuffer(name, tensor) : TensorScope.Escape(tensor);
             else
-                _parameters[t.Name] = RegisterParameter(name, tensor);
+                _parameters[key] = RegisterParameter(name, tensor);
         }
+        foreach (var t in _graph.Initializer)
+            Add(t.Name, OnnxTensors.ToTensor(t, $"{source}: initializer '{t.Name}'"));
+        // weights in Constant nodes (converters from Paddle and TensorFlow write them so) are parameters like
+        // initializers; one-element constants (an exporter's 0.5, √2 or ε) stay fixed and are folded below
+        var constantWeights = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        foreach (var node in _graph.Node.Where(n => n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Output.Count == 1))
+        {
+            var value = node.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
+            if (value is null || (TensorProto.Types.DataType)value.DataType is not (TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double)) continue;
+            var tensor = OnnxTensors.ToTensor(value, $"{source}: node {OnnxNode.Describe(node)}: value");
+            if (tensor.Numel < 2) { tensor.Dispose(); continue; }
+            Add(node.Output[0], tensor);
+            constantWeights.Add(node);
+        }
+        foreach (var node in OnnxRewrite.FuseConvBatchNorm(_graph.Node.Where(n => !constantWeights.Contains(n)), _graphOutputs))
+            _plan.Add(new OnnxNode(node, source, Opset));
+        FoldConstants();
     }
+
+    /// <summary>
+    /// Computes once, at load, every node whose inputs are all constants (Constant nodes, integer initializers
+    /// and what is computed from them: the shape arithmetic exporters write) and keeps its outputs as constants.
+    /// </summary>
+    private void FoldConstants()
+    {
+        var folded = new List<OnnxNode>();
+        using (GradMode.NoGrad())
+            foreach (var node in _plan)
+            {
+                var proto = node.Proto;
+                if (!OnnxOps.Foldable(proto) || proto.Input.Any(i => i.Length > 0 && !_constants.ContainsKey(i))) continue;
+                if (proto.Output.Any(_graphOutputs.Contains) || OnnxOps.Find(proto, s_fused) is not { } op) continue;
+                var inputs = proto.Input.Select(i => i.Length > 0 ? new Variable(_constants[i]) : null).ToArray();
+                Variable[] outputs;
+                using (Tensor.Scope())
+                {
+                    outputs = Execute(node, op, inputs);
+                    for (int o = 0; o < outputs.Length && o < proto.Output.Count; o++)
+                        if (proto.Output[o].Length > 0) _constants[proto.Output[o]] = TensorScope.Escape(outputs[o].Data);
+                }
+                folded.Add(node);
+            }
+        _plan.RemoveAll(folded.Contains);
+    }
+
+    /// <summary>The running mean or variance buffer a BatchNormalization reads, or null when the value is computed.</summary>
+    internal Tensor? RunningStatistic(string name) => _constants.GetValueOrDefault(name);
+
+    /// <summary>The momentum BatchNormalization uses in PyTorch's convention when set (after <see cref="ResetParameters"/>), else the file's.</summary>
+    internal double? BatchNormMomentum => _batchNormMomentum;
+
+    /// <summary>True for an AveragePool that <see cref="OnnxImportOptions.FinalAveragePoolAsGlobal"/> makes global.</summary>
+    internal bool IsFinalGlobalPool(NodeProto node) => _globalPools.Contains(node);
 
     /// <summary>Where the model came from (its path).</summary>
     public string Source { get; }
@@ -111,7 +152,7 @@ public sealed partial class OnnxModel : Module, IStaged
     public static OnnxModel Load(string path, OnnxImportOptions? options = null)
     {
         var model = Parse(path);
-        CheckOps(path, model.Graph);
+        CheckOps(path, model);
         return new OnnxModel(path, model, options ?? new OnnxImportOptions());
     }
 
@@ -127,7 +168,7 @@ public sealed partial class OnnxModel : Module, IStaged
     {
         var model = Parse(path);
         var description = OnnxBackbone.CutGraph(path, model.Graph, cut);
-        CheckOps(path, model.Graph);
+        CheckOps(path, model);
         return new OnnxModel(path, model, options ?? new OnnxImportOptions()) { Cut = description };
     }
 
@@ -156,15 +197,17 @@ public sealed partial class OnnxModel : Module, IStaged
         return model;
     }
 
-    private static void CheckOps(string path, GraphProto graph)
+    /// <summary>Refuses, at load, every node the importer cannot run as the file means it: one message, each problem once.</summary>
+    private static void CheckOps(string path, ModelProto model)
     {
-        var unsupported = graph.Node
-            .Where(n => n.Domain is not ("" or "ai.onnx") || !SupportedOps.Contains(n.OpType))
-            .Select(n => $"{(n.Domain is "" or "ai.onnx" ? "" : n.Domain + ".")}{n.OpType} ({(n.Name.Length > 0 ? n.Name : "unnamed, output " + n.Output.FirstOrDefault())})")
-            .ToList();
-        if (unsupported.Count > 0)
-            throw new OnnxException($"{path}: {unsupported.Count} node(s) use ops this importer does not support: {string.Join(", ", unsupported)}; supported: {string.Join(", ", SupportedOps.Order())}");
+        long opset = OpsetOf(model);
+        var problems = model.Graph.Node.Select(n => OnnxOps.Problem(new OnnxNode(n, path, opset))).Where(p => p is not null).ToList();
+        if (problems.Count > 0)
+            throw new OnnxException($"{path}: {problems.Count} node(s) are not supported: {string.Join("; ", problems)}");
     }
+
+    private static long OpsetOf(ModelProto model) =>
+        model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
 
     /// <summary>
     /// The AveragePools that produce a graph output and, at the declared input size, cover their whole
@@ -329,33 +372,46 @@ public sealed partial class OnnxModel : Module, IStaged
     {
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
-        var values = new Dictionary<string, Variable>();
         // state of this call only: calls on other threads run the same graph at the same time
-        var folded = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var values = new Dictionary<string, Variable>();
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
-        foreach (var node in _graph.Node)
+        foreach (var node in _plan)
         {
-            Variable? In(int i) => i < node.Input.Count && node.Input[i].Length > 0
-                ? values.TryGetValue(node.Input[i], out var v) ? v : throw new OnnxException($"{Source}: node {Describe(node)}: input '{node.Input[i]}' is not produced by any earlier node")
-                : null;
-            Variable[] outputs;
-            try
-            {
-                outputs = Execute(node, In, values, folded);
-            }
-            catch (EngineException e) when (e is not OnnxException)
-            {
-                var shapes = Enumerable.Range(0, node.Input.Count).Select(i => In(i)).Where(v => v is not null).Select(v => Errors.Shape(v!.Shape));
-                throw new OnnxException($"{Source}: node {Describe(node)} cannot take its inputs {string.Join(" and ", shapes)}: {e.Message}");
-            }
-            observe?.Invoke(node, outputs);
-            for (int o = 0; o < outputs.Length && o < node.Output.Count; o++)
-                if (node.Output[o].Length > 0) values[node.Output[o]] = outputs[o];
+            var proto = node.Proto;
+            var args = new Variable?[proto.Input.Count];
+            for (int i = 0; i < args.Length; i++)
+                if (proto.Input[i].Length > 0)
+                    args[i] = values.TryGetValue(proto.Input[i], out var v) ? v : throw node.Error($"input '{proto.Input[i]}' is not produced by any earlier node");
+            var op = OnnxOps.Find(proto, s_fused) ?? throw node.NotSupported($"op {proto.OpType}");
+            var outputs = Execute(node, op, args);
+            observe?.Invoke(proto, outputs);
+            for (int o = 0; o < outputs.Length && o < proto.Output.Count; o++)
+                if (proto.Output[o].Length > 0) values[proto.Output[o]] = outputs[o];
         }
         return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
     }
 
-    private static string Describe(NodeProto node) => $"{node.OpType} '{(node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault())}'";
+    /// <summary>Runs one op; an engine error, or a slip in the op's own code, becomes an error naming the node and its input shapes.</summary>
+    private Variable[] Execute(OnnxNode node, OpDef op, Variable?[] args)
+    {
+        try
+        {
+            var outputs = op.Run(new OnnxCall(node, args, this));
+            int wanted = Enumerable.Range(0, node.OutputCount).Count(node.WantsOutput);
+            if (outputs.Length < node.OutputCount && Enumerable.Range(outputs.Length, node.OutputCount - outputs.Length).Any(node.WantsOutput))
+                throw node.NotSupported($"output {outputs.Length} of {node.OpType} ({wanted} are named; {outputs.Length} are produced)");
+            return outputs;
+        }
+        catch (Exception e) when (e is EngineException and not OnnxException
+            || e is ArgumentException or IndexOutOfRangeException or InvalidOperationException or OverflowException or DivideByZeroException or InvalidCastException or NotSupportedException)
+        {
+            var shapes = args.Where(v => v is not null).Select(v => $"{Errors.Shape(v!.Shape)} {v.DType.Name()}");
+            string why = e is EngineException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            throw node.Error($"cannot take its inputs {string.Join(" and ", shapes)}: {why}");
+        }
+    }
+
+    internal static string Describe(NodeProto node) => OnnxNode.Describe(node);
 }

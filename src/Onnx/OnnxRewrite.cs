@@ -3,9 +3,59 @@ using Google.Protobuf;
 
 namespace Engine.Onnx;
 
-/// <summary>Rewrites of model files, so that other runtimes can run what <see cref="OnnxModel"/> runs by option.</summary>
+/// <summary>
+/// Rewrites of graphs: of model files, so that other runtimes can run what <see cref="OnnxModel"/> runs by
+/// option, and of the node list <see cref="OnnxModel"/> runs (fusions).
+/// </summary>
 public static class OnnxRewrite
 {
+    /// <summary>The domain of the nodes the rewrites make (never read from a file: the importer refuses other domains).</summary>
+    internal const string FusedDomain = "engine.fused";
+    /// <summary>A Conv followed by the BatchNormalization that alone reads it.</summary>
+    internal const string ConvBatchNorm = "ConvBatchNormalization";
+
+    /// <summary>
+    /// Every Conv whose output only feeds a BatchNormalization (and is no graph output) fused with it into one
+    /// <see cref="ConvBatchNorm"/> node: inputs x, w, b (or empty), γ, β, mean, variance; the Conv's attributes
+    /// and the normalization's epsilon and momentum; the normalization's output. Other nodes are kept as they are.
+    /// </summary>
+    internal static List<NodeProto> FuseConvBatchNorm(IEnumerable<NodeProto> nodes, IReadOnlySet<string> graphOutputs)
+    {
+        var list = nodes.ToList();
+        var uses = list.SelectMany(n => n.Input).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in list)
+            foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        var fusedInto = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
+        var dropped = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        foreach (var bn in list.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx" && n.Input.Count == 5
+                     && n.Output.Skip(1).All(o => o.Length == 0) && !n.Attribute.Any(a => a.Name is "spatial" && a.I == 0 || a.Name is "training_mode" && a.I != 0)))
+        {
+            if (!producer.TryGetValue(bn.Input[0], out var conv) || conv.OpType != "Conv" || conv.Domain is not ("" or "ai.onnx")) continue;
+            if (uses[bn.Input[0]] != 1 || graphOutputs.Contains(bn.Input[0]) || conv.Input.Count < 2 || fusedInto.ContainsKey(conv)) continue;
+            var fused = new NodeProto { OpType = ConvBatchNorm, Domain = FusedDomain, Name = conv.Name.Length > 0 ? conv.Name : conv.Output[0] };
+            fused.Input.AddRange([conv.Input[0], conv.Input[1], conv.Input.Count > 2 ? conv.Input[2] : "", .. bn.Input.Skip(1)]);
+            fused.Output.Add(bn.Output[0]);
+            fused.Attribute.AddRange(conv.Attribute);
+            fused.Attribute.AddRange(bn.Attribute.Where(a => a.Name is "epsilon" or "momentum"));
+            fusedInto[conv] = fused;
+            dropped.Add(bn);
+        }
+        // the fused node takes the BatchNormalization's place, after everything both read
+        var result = new List<NodeProto>();
+        foreach (var n in list)
+        {
+            if (fusedInto.ContainsKey(n)) continue;
+            if (dropped.Contains(n))
+            {
+                result.Add(fusedInto.First(kv => kv.Value.Output[0] == n.Output[0]).Value);
+                continue;
+            }
+            result.Add(n);
+        }
+        return result;
+    }
+
     /// <summary>
     /// The model with its declared input, output and intermediate shapes dropped (they fix the batch
     /// at 1 and the side at 224 for the pretrained ResNet18) and, when <paramref name="globalFinalPool"/>,

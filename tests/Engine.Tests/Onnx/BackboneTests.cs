@@ -89,12 +89,12 @@ public sealed class BackboneTests : IDisposable
     {
         var (_, path) = SmallClassifier();
         var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
-        // a head the importer cannot run: Gemm → TopK (indices as the output)
+        // a head the importer cannot run: Gemm → a TopK of another domain (indices as the output)
         var k = new TensorProto { Name = "k", DataType = (int)TensorProto.Types.DataType.Int64 };
         k.Dims.Add(1);
         k.Int64Data.Add(1);
         proto.Graph.Initializer.Add(k);
-        var topk = new NodeProto { OpType = "TopK", Name = "top" };
+        var topk = new NodeProto { OpType = "TopK", Domain = "com.example", Name = "top" };
         topk.Input.AddRange([proto.Graph.Output[0].Name, "k"]);
         topk.Output.AddRange(["values", "indices"]);
         proto.Graph.Node.Add(topk);
@@ -102,7 +102,7 @@ public sealed class BackboneTests : IDisposable
         proto.Graph.Output.Add(new ValueInfoProto { Name = "values" });
         string withTopK = System.IO.Path.Combine(_dir, "topk.onnx");
         File.WriteAllBytes(withTopK, proto.ToByteArray());
-        Assert.Contains("TopK (top)", Assert.Throws<OnnxException>(() => OnnxModel.Load(withTopK)).Message);
+        Assert.Contains("TopK 'top': ops of domain 'com.example' are not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(withTopK)).Message);
         var backbone = OnnxModel.LoadBackbone(withTopK);
         Assert.Contains("3 node(s) after it dropped", backbone.Cut);
     }

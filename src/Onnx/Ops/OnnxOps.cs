@@ -1,0 +1,53 @@
+using Engine.Onnx.Proto;
+
+namespace Engine.Onnx;
+
+/// <summary>One ONNX op: the node's inputs in, its outputs out (Variables, so float paths train).</summary>
+internal delegate Variable[] OnnxOp(OnnxCall call);
+
+/// <summary>An op the importer runs, and what of its forms it refuses when the model loads (null: nothing).</summary>
+internal sealed record OpDef(OnnxOp Run, Func<OnnxNode, string?>? Refuse = null);
+
+/// <summary>
+/// The ops of the default ONNX domain, one small function each (in OnnxOps.*.cs by kind), each reading
+/// its attributes with the specification's defaults for the opset the model declares (1 to 21).
+/// </summary>
+internal static partial class OnnxOps
+{
+    /// <summary>The ops that produce fresh random values: never folded into constants at load.</summary>
+    private static readonly HashSet<string> s_random = ["Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial"];
+
+    private static readonly Dictionary<string, OpDef> s_ops = Build();
+
+    private static Dictionary<string, OpDef> Build()
+    {
+        var ops = new Dictionary<string, OpDef>();
+        RegisterMath(ops);
+        RegisterShape(ops);
+        RegisterNn(ops);
+        RegisterReduce(ops);
+        RegisterResize(ops);
+        return ops;
+    }
+
+    /// <summary>The op types of the default domain the importer runs.</summary>
+    public static IReadOnlyCollection<string> Names => s_ops.Keys;
+
+    /// <summary>The op for a node of the default domain, or the rewriter's own fused ops; null otherwise.</summary>
+    public static OpDef? Find(NodeProto node, IReadOnlyDictionary<string, OpDef>? own = null) =>
+        node.Domain is "" or "ai.onnx" ? s_ops.GetValueOrDefault(node.OpType)
+        : own is not null && own.TryGetValue(node.Domain + "." + node.OpType, out var def) ? def : null;
+
+    /// <summary>True when the node may be computed once at load when its inputs are all constants.</summary>
+    public static bool Foldable(NodeProto node) => !s_random.Contains(node.OpType);
+
+    /// <summary>Why the importer cannot run <paramref name="node"/> (an engine limit: "not supported"), or null.</summary>
+    public static string? Problem(OnnxNode node)
+    {
+        var proto = node.Proto;
+        string where = OnnxNode.Describe(proto);
+        if (proto.Domain is not ("" or "ai.onnx")) return $"{where}: ops of domain '{proto.Domain}' are not supported";
+        if (!s_ops.TryGetValue(proto.OpType, out var def)) return $"{where}: the op is not supported";
+        return def.Refuse?.Invoke(node) is { } why ? $"{where}: {why} is not supported (opset {node.Opset})" : null;
+    }
+}

@@ -1,0 +1,205 @@
+using Engine.Onnx;
+using Engine.Onnx.Proto;
+using Google.Protobuf;
+using AttrType = Engine.Onnx.Proto.AttributeProto.Types.AttributeType;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// The importer's semantics beyond ONNX's node tests: opset-dependent forms (legacy broadcast before opset 7),
+/// weights in Constant nodes, PyTorch-style shape subgraphs with a free batch, refusals at load, and
+/// gradients (float64, finite differences) through graphs of the new ops.
+/// </summary>
+public sealed class OnnxOpsetTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("onnx-opset-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static NodeProto Node(string op, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { OpType = op, Name = outputs[0] };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attributes);
+        return n;
+    }
+
+    private static AttributeProto Int(string name, long v) => new() { Name = name, Type = AttrType.Int, I = v };
+    private static AttributeProto Ints(string name, params long[] v) { var a = new AttributeProto { Name = name, Type = AttrType.Ints }; a.Ints.AddRange(v); return a; }
+    private static AttributeProto Str(string name, string v) => new() { Name = name, Type = AttrType.String, S = ByteString.CopyFromUtf8(v) };
+    private static AttributeProto Value(Tensor t) => new() { Name = "value", Type = AttrType.Tensor, T = OnnxTensors.FromTensor(t, "value") };
+
+    private string Save(long opset, string[] inputs, string output, params NodeProto[] nodes)
+    {
+        var m = new ModelProto { IrVersion = 7, ProducerName = "engine-tests", Graph = new GraphProto { Name = "g" } };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        m.Graph.Node.AddRange(nodes);
+        foreach (var i in inputs) m.Graph.Input.Add(new ValueInfoProto { Name = i });
+        m.Graph.Output.Add(new ValueInfoProto { Name = output });
+        string path = Path.Combine(_dir, $"m{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, m.ToByteArray());
+        return path;
+    }
+
+    private static double[] Values(Variable v) => v.Data.To(DType.Float64).Reshape(-1).ToArray<double>();
+
+    [Fact]
+    public void Opset_6_broadcast_aligns_the_second_operand_at_axis()
+    {
+        // A[3, 3] + B[3] with broadcast=1, axis=0: B[i] is added to row i (down the columns)
+        string path = Save(6, ["a", "b"], "y", Node("Add", ["a", "b"], ["y"], Int("broadcast", 1), Int("axis", 0)));
+        var model = OnnxModel.Load(path);
+        var a = new Variable(Tensor.FromArray(new float[] { 0, 0, 0, 1, 1, 1, 2, 2, 2 }).Reshape(3, 3));
+        var b = new Variable(Tensor.FromArray(new float[] { 10, 20, 30 }));
+        Assert.Equal([10, 10, 10, 21, 21, 21, 32, 32, 32], Values(model.Run(a, b)[0]));
+        // at opset 7 the same node is numpy broadcasting: B along the rows
+        var numpy = OnnxModel.Load(Save(7, ["a", "b"], "y", Node("Add", ["a", "b"], ["y"])));
+        Assert.Equal([10, 20, 30, 11, 21, 31, 12, 22, 32], Values(numpy.Run(a, b)[0]));
+        // before opset 7 without broadcast=1 the shapes must agree
+        var strict = OnnxModel.Load(Save(6, ["a", "b"], "y", Node("Mul", ["a", "b"], ["y"])));
+        var ex = Assert.Throws<OnnxException>(() => strict.Run(a, b));
+        Assert.Contains("Mul 'y'", ex.Message);
+        Assert.Contains("broadcast=1", ex.Message);
+    }
+
+    [Fact]
+    public void Weights_in_constant_nodes_are_parameters_and_scalars_stay_fixed()
+    {
+        var w = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }).Reshape(3, 2);
+        string path = Save(13, ["x"], "y",
+            Node("Constant", [], ["w"], Value(w)),
+            Node("Constant", [], ["half"], Value(Tensor.Scalar(0.5f))),
+            Node("MatMul", ["x", "w"], ["xw"]),
+            Node("Mul", ["xw", "half"], ["y"]));
+        var model = OnnxModel.Load(path);
+        var p = Assert.Single(model.Parameters());
+        Assert.Equal([3, 2], p.Shape.ToArray());
+        var x = new Variable(Tensor.FromArray(new float[] { 1, 1, 1 }).Reshape(1, 3));
+        var y = model.Forward(x);
+        Assert.Equal([4.5, 6], Values(y));
+        y.Sum().Backward();
+        Assert.Equal([0.5, 0.5, 0.5, 0.5, 0.5, 0.5], Values(p.Grad!));
+        // exported, the trained constant is an initializer with its current value
+        p.Data.FillInPlace(1);
+        string exported = Path.Combine(_dir, "exported.onnx");
+        OnnxExport.Save(model, [1, 3], exported);
+        var back = OnnxModel.Load(exported);
+        Assert.Equal([1.5, 1.5], Values(back.Forward(x)));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void A_pytorch_style_shape_subgraph_runs_at_any_batch(int batch)
+    {
+        // y = x.reshape(x.shape[0], -1): Shape → Gather(0) → Unsqueeze → Concat([n], [-1]) → Reshape
+        string path = Save(13, ["x"], "y",
+            Node("Shape", ["x"], ["shape"]),
+            Node("Constant", [], ["zero"], Value(Tensor.Scalar(0, DType.Int64))),
+            Node("Gather", ["shape", "zero"], ["n"], Int("axis", 0)),
+            Node("Constant", [], ["axes"], Value(Tensor.FromArray(new long[] { 0 }))),
+            Node("Unsqueeze", ["n", "axes"], ["n1"]),
+            Node("Constant", [], ["minus1"], Value(Tensor.FromArray(new long[] { -1 }))),
+            Node("Concat", ["n1", "minus1"], ["target"], Int("axis", 0)),
+            Node("Reshape", ["x", "target"], ["flat"]),
+            // and a ConstantOfShape / Expand / Where / Equal / Cast chain on int64, as exporters write for masks
+            Node("Shape", ["flat"], ["fshape"]),
+            Node("ConstantOfShape", ["fshape"], ["ones"], new AttributeProto { Name = "value", Type = AttrType.Tensor, T = OnnxTensors.FromTensor(Tensor.FromArray(new long[] { 1 }), "v") }),
+            Node("Cast", ["ones"], ["onesf"], Int("to", 1)),
+            Node("Mul", ["flat", "onesf"], ["y"]));
+        var model = OnnxModel.Load(path);
+        var x = Tensor.Arange(0, batch * 2 * 3, 1, DType.Float32).Reshape(batch, 2, 3);
+        var y = model.Forward(new Variable(x));
+        Assert.Equal([batch, 6], y.Shape.ToArray());
+        Assert.Equal(Values(new Variable(x)), Values(y));
+    }
+
+    [Fact]
+    public void Three_d_convolutions_and_unknown_modes_are_refused_at_load_naming_op_and_opset()
+    {
+        var w = Tensor.Zeros(1, 1, 2, 2, 2);
+        string conv3d = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"], Ints("kernel_shape", 2, 2, 2)));
+        var ex = Assert.Throws<OnnxException>(() => OnnxModel.Load(conv3d));
+        Assert.Contains("Conv 'y': 3-D Conv is not supported (opset 13)", ex.Message);
+        string pad = Save(13, ["x", "p"], "y", Node("Pad", ["x", "p"], ["y"], Str("mode", "mirror")));
+        Assert.Contains("Pad mode 'mirror' is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(pad)).Message);
+        string cast = Save(13, ["x"], "y", Node("Cast", ["x"], ["y"], Int("to", 10)));
+        Assert.Contains("Float16", Assert.Throws<OnnxException>(() => OnnxModel.Load(cast)).Message);
+        string domain = Save(13, ["x"], "y", new NodeProto { OpType = "ConvBatchNormalization", Domain = "engine.fused", Name = "y", Input = { "x" }, Output = { "y" } });
+        Assert.Contains("ops of domain 'engine.fused' are not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(domain)).Message);
+    }
+
+    [Fact]
+    public void Gradients_through_imported_ops_match_finite_differences()
+    {
+        // one graph through many of the new ops; every step a Variable, so GradCheck sees the whole chain
+        string path = Save(18, ["x", "s"], "y",
+            Node("Constant", [], ["pads"], Value(Tensor.FromArray(new long[] { 0, 0, 1, 2, 0, 0, 1, 0 }))),
+            Node("Pad", ["x", "pads"], ["p"], Str("mode", "reflect")),
+            Node("Constant", [], ["scales"], Value(Tensor.FromArray(new float[] { 1, 1, 1.5f, 0.75f }))),
+            Node("Resize", ["p", "", "scales"], ["r"], Str("mode", "linear")),
+            Node("Elu", ["r"], ["e"]),
+            Node("PRelu", ["e", "s"], ["pr"]),
+            Node("Softplus", ["pr"], ["sp"]),
+            Node("Constant", [], ["starts"], Value(Tensor.FromArray(new long[] { -1 }))),
+            Node("Constant", [], ["ends"], Value(Tensor.FromArray(new long[] { -100 }))),
+            Node("Constant", [], ["axes"], Value(Tensor.FromArray(new long[] { 3 }))),
+            Node("Constant", [], ["steps"], Value(Tensor.FromArray(new long[] { -2 }))),
+            Node("Slice", ["sp", "starts", "ends", "axes", "steps"], ["sl"]),
+            Node("Einsum", ["sl", "sl"], ["ein"], Str("equation", "nchw,nchv->ncwv")),
+            Node("LayerNormalization", ["ein", "s1", "b1"], ["ln"], Int("axis", -1)),
+            Node("Constant", [], ["one"], Value(Tensor.FromArray(new long[] { 1 }))),
+            Node("CumSum", ["ln", "one"], ["cs"]),
+            Node("Constant", [], ["raxes"], Value(Tensor.FromArray(new long[] { 2, 3 }))),
+            Node("ReduceL2", ["cs", "raxes"], ["y"]));
+        // LayerNormalization's scale and bias as graph inputs of the right size, made here
+        var proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        proto.Graph.Input.Add(new ValueInfoProto { Name = "s1" });
+        proto.Graph.Input.Add(new ValueInfoProto { Name = "b1" });
+        File.WriteAllBytes(path, proto.ToByteArray());
+        var model = OnnxModel.Load(path);
+        var rng = new Generator(3);
+        var x = Tensor.Rand([1, 2, 3, 4], -0.5, 0.5, DType.Float64, rng);
+        var slope = Tensor.Rand([2, 1, 1], 0, 1, DType.Float64, rng);
+        var s1 = Tensor.Rand([2], 0.5, 1.5, DType.Float64, rng);
+        var b1 = Tensor.Rand([2], 0, 1, DType.Float64, rng);
+        GradCheck.Assert(v => model.Run(v[0], v[1], v[2], v[3])[0], [x, slope, s1, b1], name: "imported graph");
+    }
+}
+
+/// <summary>The Cast function (float32 ↔ float64) and ConvTranspose2d: their gradients, and the transposed convolution's shape.</summary>
+public sealed class CastAndConvTransposeTests
+{
+    [Fact]
+    public void Cast_passes_the_gradient_back_in_the_source_type()
+    {
+        var x = new Variable(Tensor.FromArray(new double[] { 1.25, -2, 3.1 }), requiresGrad: true);
+        var y = x.To(DType.Float32);
+        Assert.Equal(DType.Float32, y.DType);
+        (y * y).Sum().Backward();
+        Assert.Equal(DType.Float64, x.Grad!.DType);
+        Assert.Equal([2.5, -4, 2 * (double)3.1f], x.Grad.Data.ToArray<double>());
+        Assert.Same(x, x.To(DType.Float64));
+        Assert.Throws<DTypeException>(() => new Variable(Tensor.FromArray(new long[] { 1 })).To(DType.Float32));
+    }
+
+    [Fact]
+    public void ConvTranspose2d_is_the_adjoint_of_conv2d_and_gradchecks()
+    {
+        var options = new Conv2dOptions { Stride = 2, Padding = new Padding2d(1, 0, 0, 1) };
+        var rng = new Generator(9);
+        var x = Tensor.Rand([1, 3, 3, 3], -1, 1, DType.Float64, rng);
+        var w = Tensor.Rand([3, 2, 3, 2], -1, 1, DType.Float64, rng);
+        var b = Tensor.Rand([2], -1, 1, DType.Float64, rng);
+        int[] outShape = [1, 2, 6, 6];
+        var y = new Variable(x).ConvTranspose2d(new Variable(w), null, outShape, options);
+        Assert.Equal(outShape, y.Shape.ToArray());
+        // ⟨convT(x), z⟩ = ⟨x, conv(z)⟩ for any z of the output's shape
+        var z = Tensor.Rand(outShape, -1, 1, DType.Float64, rng);
+        double left = y.Data.Mul(z).Sum().ToArray<double>()[0];
+        double right = x.Mul(z.Conv2d(w, null, options)).Sum().ToArray<double>()[0];
+        Assert.Equal(right, left, 10);
+        GradCheck.Assert(v => v[0].ConvTranspose2d(v[1], v[2], outShape, options), [x, w, b], name: "ConvTranspose2d");
+    }
+}
