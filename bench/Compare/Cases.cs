@@ -31,6 +31,7 @@ internal static class Cases
         new("lenet_step_b128", () => TrainingStep("lenet_step_b128", () => Models.LeNet(), TorchLeNet, 128, LeNetLayers)),
         new("resnet18_infer_64_b32", () => ResNet18Inference("resnet18_infer_64_b32", 32, 64)),
         new("resnet18_finetune_64_b32", () => ResNet18Finetune("resnet18_finetune_64_b32", 32, 64)),
+        new("minilm_infer_b8_t128", () => MiniLMInference("minilm_infer_b8_t128", 8, 128)),
     ];
 
     /// <summary>
@@ -290,6 +291,55 @@ internal static class Cases
             Check = () => RelDiff(Ours(), Theirs()),
         };
         return new CaseSetup([pair], x, session, options);
+    }
+
+    // ---- all-MiniLM-L6-v2 (a BERT encoder exported from PyTorch) inference against ONNX Runtime ----------
+
+    private static CaseSetup MiniLMInference(string name, int batch, int tokens)
+    {
+        string path = Engine.Onnx.PretrainedModels.MiniLMPath;
+        var model = Engine.Onnx.OnnxModel.Load(path);
+        model.Eval();
+        // token ids drawn from the vocabulary's word range, [CLS] first and [SEP] last, no padding
+        var rng = new Random(7);
+        var ids = new long[batch * tokens];
+        for (int i = 0; i < ids.Length; i++) ids[i] = i % tokens == 0 ? 101 : i % tokens == tokens - 1 ? 102 : rng.Next(1996, 29612);
+        var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
+        var types = new long[ids.Length];
+        int[] shape = [batch, tokens];
+        var idsT = Tensor.FromArray(ids).Reshape(shape);
+        var maskT = Tensor.FromArray(mask).Reshape(shape);
+        var typesT = Tensor.FromArray(types).Reshape(shape);
+        var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
+        var session = new Microsoft.ML.OnnxRuntime.InferenceSession(path, options);
+        Microsoft.ML.OnnxRuntime.NamedOnnxValue Feed(string n, long[] v) =>
+            Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(n, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(v, shape));
+        var feed = new[] { Feed("input_ids", ids), Feed("attention_mask", mask), Feed("token_type_ids", types) };
+        float[] Ours()
+        {
+            using var scope = Tensor.Scope();
+            using (GradMode.NoGrad())
+                return model.Run(new Variable(idsT), new Variable(maskT), new Variable(typesT))[0].Data.Reshape(-1).ToArray<float>();
+        }
+        float[] Theirs()
+        {
+            using var results = session.Run(feed);
+            return [.. results.First().AsEnumerable<float>()];
+        }
+        var pair = new Pair
+        {
+            Name = name,
+            Unit = "sequences/s",
+            WorkPerCall = batch,
+            UnitScale = 1,
+            InferenceMode = false,
+            Baseline = "ONNX Runtime",
+            Mode = $"all-MiniLM-L6-v2 (PyTorch ONNX export, opset 13, 22.7 M parameters), batch {batch} x {tokens} tokens; ours: OnnxModel in Eval under NoGrad; ONNX Runtime 1.31.1: InferenceSession, 2 intra-op threads",
+            Ours = () => Ours(),
+            Theirs = () => Theirs(),
+            Check = () => RelDiff(Ours(), Theirs()),
+        };
+        return new CaseSetup([pair], idsT, maskT, typesT, session, options);
     }
 
     // ---- fine-tuning the pretrained ResNet18 against libtorch ---------------------------------------

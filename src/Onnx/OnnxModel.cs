@@ -367,6 +367,19 @@ public sealed partial class OnnxModel : Module, IStaged
     /// <summary>Runs the graph on <paramref name="inputs"/> (in the order of <see cref="Inputs"/>) and returns every output.</summary>
     public IReadOnlyList<Variable> Run(params Variable[] inputs) => RunGraph(inputs, null);
 
+    /// <summary>Runs the graph once and returns each node with the milliseconds it took (host time; for profiling).</summary>
+    internal IReadOnlyList<(NodeProto Node, double Milliseconds)> Profile(params Variable[] inputs)
+    {
+        var times = new List<(NodeProto, double)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        RunGraph(inputs, (node, _) =>
+        {
+            times.Add((node, clock.Elapsed.TotalMilliseconds));
+            clock.Restart();
+        });
+        return times;
+    }
+
     /// <summary>Runs the nodes in order; <paramref name="observe"/> sees each node's outputs.</summary>
     private IReadOnlyList<Variable> RunGraph(Variable[] inputs, Action<NodeProto, Variable[]>? observe)
     {

@@ -179,7 +179,7 @@ public readonly struct ErfOp : IUnaryOp, IUnarySpanOp
     /// <inheritdoc/>
     public static double Apply(double x) => SpecialFunctions.Erf(x);
     /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => Loops.Map<ErfOp>(x, y);
+    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => SpecialFunctions.Erf(x, y);
     /// <inheritdoc/>
     public static void Apply(ReadOnlySpan<double> x, Span<double> y) => Loops.Map<ErfOp>(x, y);
 }

@@ -230,7 +230,17 @@ internal static partial class OnnxOps
     {
         var (x, y) = Operands(c);
         if (x.DType.IsFloating())
+        {
+            // a constant scalar exponent (LayerNorm's x², written by exporters as Pow(x, 2)): x·x and x are exact and cheap
+            if (!y.RequiresGrad && y.Data.Numel == 1 && y.Rank <= x.Rank)
+            {
+                double e = y.Data.To(DType.Float64).Reshape(-1).ToArray<double>()[0];
+                var shape = Broadcast(c, x.Shape.ToArray(), y.Shape.ToArray());
+                var r = e switch { 1 => x, 2 => x * x, _ => x.Pow(e) };
+                return [shape.SequenceEqual(r.Shape.ToArray()) ? r : r.Reshape(shape)];
+            }
             return [y.DType == x.DType ? x.Pow(y) : x.Pow(Constant(y.Data.To(x.DType)))];
+        }
         // an integer base: computed in double, the result in the base's type (numpy's and ONNX Runtime's rule)
         using var xd = x.Data.To(DType.Float64);
         using var yd = y.Data.To(DType.Float64);
