@@ -100,6 +100,8 @@ public static class GradCheckCatalog
         foreach (var c in Unary("Sigmoid", x => x.Sigmoid(), Range(-3, 3))) yield return c;
         foreach (var c in Unary("Tanh", x => x.Tanh(), Range(-2, 2))) yield return c;
         foreach (var c in Unary("Erf", x => x.Erf(), Range(-2, 2))) yield return c;
+        foreach (var c in Unary("Sin", x => x.Sin(), Range(-3, 3))) yield return c;
+        foreach (var c in Unary("Cos", x => x.Cos(), Range(-3, 3))) yield return c;
         foreach (var c in Unary("Gelu", x => x.Gelu(), Range(-3, 3))) yield return c;
         yield return new("Gelu", "tanh approximation", () => [U(31, -3, 3, 3, 4)], v => v[0].Gelu(tanhApproximation: true), true);
         // float64 → float64 (the float32 round trip rounds away the finite-difference step; CastAndConvTransposeTests checks it)

@@ -76,6 +76,10 @@ public partial class Variable
     public Variable Tanh() => Apply(new F.Tanh(), this);
     /// <summary>erf x</summary>
     public Variable Erf() => Apply(new F.Erf(), this);
+    /// <summary>sin x, elementwise (radians).</summary>
+    public Variable Sin() => Apply(new F.Sin(), this);
+    /// <summary>cos x, elementwise (radians).</summary>
+    public Variable Cos() => Apply(new F.Cos(), this);
     /// <summary>GELU, exact or with the tanh approximation.</summary>
     public Variable Gelu(bool tanhApproximation = false) => Apply(new F.Gelu(tanhApproximation), this);
     /// <summary>x limited to [min, max].</summary>

@@ -201,10 +201,31 @@ public sealed partial class OnnxModel : Module, IStaged
     private static void CheckOps(string path, ModelProto model)
     {
         long opset = OpsetOf(model);
-        var problems = model.Graph.Node.Select(n => OnnxOps.Problem(new OnnxNode(n, path, opset))).Where(p => p is not null).ToList();
+        var graph = model.Graph;
+        // ranks the file fixes: initializers, Constant nodes' values, declared graph inputs
+        var ranks = new Dictionary<string, int>();
+        foreach (var v in graph.Input)
+            if (v.Type?.TensorType?.Shape is { } shape) ranks[v.Name] = shape.Dim.Count;
+        foreach (var t in graph.Initializer) ranks[t.Name] = t.Dims.Count;
+        foreach (var n in graph.Node.Where(n => n.OpType == "Constant" && n.Output.Count == 1))
+            if (n.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } value) ranks[n.Output[0]] = value.Dims.Count;
+        var problems = graph.Node.Select(n => OnnxOps.Problem(new OnnxNode(n, path, opset) { KnownRank = name => ranks.TryGetValue(name, out int r) ? r : null }))
+            .Where(p => p is not null).ToList();
+        var initializers = graph.Initializer.Select(t => t.Name).ToHashSet();
+        foreach (var v in graph.Input.Where(v => !initializers.Contains(v.Name)).Concat(graph.Output))
+            if (v.Type?.TensorType is { } t && t.ElemType != 0 && !s_valueTypes.Contains((TensorProto.Types.DataType)t.ElemType))
+                problems.Add($"graph {(graph.Output.Contains(v) ? "output" : "input")} '{v.Name}' of type {(TensorProto.Types.DataType)t.ElemType} is not supported (float, double, int32, int64 and bool are)");
+            else if (v.Type is { } type && type.ValueCase is not (TypeProto.ValueOneofCase.TensorType or TypeProto.ValueOneofCase.None))
+                problems.Add($"graph {(graph.Output.Contains(v) ? "output" : "input")} '{v.Name}' is a {type.ValueCase}, not a tensor: not supported");
         if (problems.Count > 0)
             throw new OnnxException($"{path}: {problems.Count} node(s) are not supported: {string.Join("; ", problems)}");
     }
+
+    private static readonly HashSet<TensorProto.Types.DataType> s_valueTypes =
+    [
+        TensorProto.Types.DataType.Float, TensorProto.Types.DataType.Double, TensorProto.Types.DataType.Int32,
+        TensorProto.Types.DataType.Int64, TensorProto.Types.DataType.Bool,
+    ];
 
     private static long OpsetOf(ModelProto model) =>
         model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();

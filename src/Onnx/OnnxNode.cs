@@ -18,6 +18,9 @@ internal sealed class OnnxNode
         _attributes = proto.Attribute.DistinctBy(x => x.Name).ToDictionary(x => x.Name);
     }
 
+    /// <summary>At load: the rank of a value the file fixes (an initializer, a Constant, a declared graph input), or null.</summary>
+    public Func<string, int?> KnownRank { get; init; } = _ => null;
+
     public NodeProto Proto { get; }
     public string Source { get; }
     public long Opset { get; }

@@ -17,6 +17,21 @@ internal static partial class OnnxOps
         ops["Abs"] = new(c => [Unary(c.X(0), v => v.Abs(), t => t.Abs())]);
         ops["Neg"] = new(c => [Unary(c.X(0), v => -v, t => t.Neg())]);
         ops["Erf"] = new(c => [c.X(0).Erf()]);
+        ops["Sin"] = new(c => [c.X(0).Sin()]);
+        ops["Cos"] = new(c => [c.X(0).Cos()]);
+        ops["Tan"] = new(c => [c.X(0).Sin() / c.X(0).Cos()]);
+        ops["Sinh"] = new(c => [(c.X(0).Exp() - (-c.X(0)).Exp()) * 0.5]);
+        ops["Cosh"] = new(c => [(c.X(0).Exp() + (-c.X(0)).Exp()) * 0.5]);
+        ops["Asinh"] = new(c =>
+        {
+            // sign(x)·log(|x| + √(x² + 1)): no cancellation for negative x
+            var x = c.X(0);
+            var a = x.Abs();
+            var magnitude = (a + (a * a + 1.0).Sqrt()).Log();
+            return [Variable.Where(x.Data.Lt(0), -magnitude, magnitude)];
+        });
+        ops["Acosh"] = new(c => [(c.X(0) + (c.X(0) * c.X(0) - 1.0).Sqrt()).Log()]);
+        ops["Atanh"] = new(c => [((1.0 + c.X(0)) / (1.0 - c.X(0))).Log() * 0.5]);
         ops["Reciprocal"] = new(c => [1.0 / c.X(0)]);
         ops["Sign"] = new(c => [Constant(c.X(0).Data.Sign())]);
         ops["Floor"] = new(c => [Constant(c.X(0).Data.Floor())]);

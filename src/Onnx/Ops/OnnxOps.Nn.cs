@@ -28,7 +28,8 @@ internal static partial class OnnxOps
         ops["Conv"] = new(c => [Conv(c, c.X(0), c.X(1), c.In(2))], Refuse: RefuseSpatial);
         ops["ConvTranspose"] = new(ConvTranspose, Refuse: RefuseSpatial);
         ops["MaxPool"] = new(MaxPool, Refuse: RefuseSpatial);
-        ops["AveragePool"] = new(AveragePool, Refuse: RefuseSpatial);
+        ops["AveragePool"] = new(AveragePool, Refuse: n =>
+            RefuseSpatial(n) ?? (n.Ints("dilations") is { } d && d.Any(v => v != 1) ? "AveragePool with dilations" : null));
         ops["GlobalAveragePool"] = new(c => [GlobalPool(c, c.X(0), max: false)]);
         ops["GlobalMaxPool"] = new(c => [GlobalPool(c, c.X(0), max: true)]);
         ops["BatchNormalization"] = new(BatchNormalization,
@@ -105,8 +106,14 @@ internal static partial class OnnxOps
     }
 
     /// <summary>3-D (and higher) convolutions and pools are refused at load: the engine's kernels are 2-D.</summary>
-    private static string? RefuseSpatial(OnnxNode n) =>
-        n.Ints("kernel_shape") is { Length: > 2 } k ? $"{k.Length}-D {n.OpType}" : null;
+    private static string? RefuseSpatial(OnnxNode n)
+    {
+        if (n.Ints("kernel_shape") is { Length: > 2 } k) return $"{k.Length}-D {n.OpType}";
+        // the weights' or the input's rank, where the file fixes it
+        for (int i = 0; i < Math.Min(n.InputCount, 2); i++)
+            if (n.KnownRank(n.Proto.Input[i]) is > 4 and var rank) return $"{rank - 2}-D {n.OpType}";
+        return null;
+    }
 
     /// <summary>x's dims before <paramref name="axis"/> multiplied (the rows of the 2-D view older opsets use).</summary>
     private static int Outer(Variable x, int axis)

@@ -27,6 +27,7 @@ internal static partial class OnnxOps
         RegisterNn(ops);
         RegisterReduce(ops);
         RegisterResize(ops);
+        RegisterRecurrent(ops);
         return ops;
     }
 

@@ -122,6 +122,16 @@ public sealed class OnnxOpsetTests : IDisposable
         string conv3d = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"], Ints("kernel_shape", 2, 2, 2)));
         var ex = Assert.Throws<OnnxException>(() => OnnxModel.Load(conv3d));
         Assert.Contains("Conv 'y': 3-D Conv is not supported (opset 13)", ex.Message);
+        // without kernel_shape, the weights' rank says it
+        string noKernel = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"]));
+        Assert.Contains("3-D Conv is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(noKernel)).Message);
+        string dilated = Save(19, ["x"], "y", Node("AveragePool", ["x"], ["y"], Ints("kernel_shape", 2, 2), Ints("dilations", 2, 2)));
+        Assert.Contains("AveragePool with dilations is not supported (opset 19)", Assert.Throws<OnnxException>(() => OnnxModel.Load(dilated)).Message);
+        var half = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y", Node("Relu", ["x"], ["y"]))));
+        half.Graph.Input[0].Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float16 } };
+        string halfPath = Path.Combine(_dir, "half.onnx");
+        File.WriteAllBytes(halfPath, half.ToByteArray());
+        Assert.Contains("graph input 'x' of type Float16 is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(halfPath)).Message);
         string pad = Save(13, ["x", "p"], "y", Node("Pad", ["x", "p"], ["y"], Str("mode", "mirror")));
         Assert.Contains("Pad mode 'mirror' is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(pad)).Message);
         string cast = Save(13, ["x"], "y", Node("Cast", ["x"], ["y"], Int("to", 10)));
