@@ -86,6 +86,7 @@ public sealed partial class OnnxModel : Module, IStaged
         }
         foreach (var node in OnnxRewrite.FuseConvBatchNorm(_graph.Node.Where(n => !constantWeights.Contains(n)), _graphOutputs))
             _plan.Add(new OnnxNode(node, source, Opset));
+        PrepareSubgraphs(_graph);
         FoldConstants();
     }
 
@@ -209,7 +210,9 @@ public sealed partial class OnnxModel : Module, IStaged
         foreach (var t in graph.Initializer) ranks[t.Name] = t.Dims.Count;
         foreach (var n in graph.Node.Where(n => n.OpType == "Constant" && n.Output.Count == 1))
             if (n.Attribute.FirstOrDefault(a => a.Name == "value")?.T is { } value) ranks[n.Output[0]] = value.Dims.Count;
-        var problems = graph.Node.Select(n => OnnxOps.Problem(new OnnxNode(n, path, opset) { KnownRank = name => ranks.TryGetValue(name, out int r) ? r : null }))
+        static IEnumerable<NodeProto> All(GraphProto g) =>
+            g.Node.Concat(g.Node.SelectMany(n => n.Attribute.SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G)).SelectMany(All)));
+        var problems = All(graph).Select(n => OnnxOps.Problem(new OnnxNode(n, path, opset) { KnownRank = name => ranks.TryGetValue(name, out int r) ? r : null }))
             .Where(p => p is not null).ToList();
         var initializers = graph.Initializer.Select(t => t.Name).ToHashSet();
         foreach (var v in graph.Input.Where(v => !initializers.Contains(v.Name)).Concat(graph.Output))
@@ -411,7 +414,14 @@ public sealed partial class OnnxModel : Module, IStaged
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
-        foreach (var node in _plan)
+        RunNodes(_plan, values, observe);
+        return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
+    }
+
+    /// <summary>Runs <paramref name="plan"/> in order on <paramref name="values"/> (the scope: what the nodes read, where they write).</summary>
+    private void RunNodes(IReadOnlyList<OnnxNode> plan, Dictionary<string, Variable> values, Action<NodeProto, Variable[]>? observe)
+    {
+        foreach (var node in plan)
         {
             var proto = node.Proto;
             var args = new Variable?[proto.Input.Count];
@@ -419,20 +429,19 @@ public sealed partial class OnnxModel : Module, IStaged
                 if (proto.Input[i].Length > 0)
                     args[i] = values.TryGetValue(proto.Input[i], out var v) ? v : throw node.Error($"input '{proto.Input[i]}' is not produced by any earlier node");
             var op = OnnxOps.Find(proto, s_fused) ?? throw node.NotSupported($"op {proto.OpType}");
-            var outputs = Execute(node, op, args);
+            var outputs = Execute(node, op, args, values);
             observe?.Invoke(proto, outputs);
             for (int o = 0; o < outputs.Length && o < proto.Output.Count; o++)
                 if (proto.Output[o].Length > 0) values[proto.Output[o]] = outputs[o];
         }
-        return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
     }
 
     /// <summary>Runs one op; an engine error, or a slip in the op's own code, becomes an error naming the node and its input shapes.</summary>
-    private Variable[] Execute(OnnxNode node, OpDef op, Variable?[] args)
+    private Variable[] Execute(OnnxNode node, OpDef op, Variable?[] args, IReadOnlyDictionary<string, Variable>? scope = null)
     {
         try
         {
-            var outputs = op.Run(new OnnxCall(node, args, this));
+            var outputs = op.Run(new OnnxCall(node, args, this, scope));
             int wanted = Enumerable.Range(0, node.OutputCount).Count(node.WantsOutput);
             if (outputs.Length < node.OutputCount && Enumerable.Range(outputs.Length, node.OutputCount - outputs.Length).Any(node.WantsOutput))
                 throw node.NotSupported($"output {outputs.Length} of {node.OpType} ({wanted} are named; {outputs.Length} are produced)");

@@ -67,8 +67,11 @@ internal sealed class OnnxNode
 }
 
 /// <summary>A node being run: its load-time facts (<see cref="Node"/>), this call's inputs and the model's mode.</summary>
-internal readonly struct OnnxCall(OnnxNode node, Variable?[] inputs, OnnxModel model)
+internal readonly struct OnnxCall(OnnxNode node, Variable?[] inputs, OnnxModel model, IReadOnlyDictionary<string, Variable>? scope = null)
 {
+    /// <summary>The values this node's graph can see (what a subgraph of If, Loop or Scan reads from outside).</summary>
+    public IReadOnlyDictionary<string, Variable> Scope => scope ?? new Dictionary<string, Variable>();
+
     public OnnxNode Node => node;
     public OnnxModel Model => model;
     public long Opset => node.Opset;

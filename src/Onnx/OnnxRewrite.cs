@@ -14,6 +14,11 @@ public static class OnnxRewrite
     /// <summary>A Conv followed by the BatchNormalization that alone reads it.</summary>
     internal const string ConvBatchNorm = "ConvBatchNormalization";
 
+    /// <summary>The names the subgraphs of <paramref name="node"/> (If, Loop, Scan bodies) read, at any depth.</summary>
+    internal static IEnumerable<string> SubgraphReads(NodeProto node) =>
+        node.Attribute.SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G))
+            .SelectMany(g => g.Node.SelectMany(n => n.Input.Concat(SubgraphReads(n))));
+
     /// <summary>
     /// Every Conv whose output only feeds a BatchNormalization (and is no graph output) fused with it into one
     /// <see cref="ConvBatchNorm"/> node: inputs x, w, b (or empty), γ, β, mean, variance; the Conv's attributes
@@ -22,7 +27,7 @@ public static class OnnxRewrite
     internal static List<NodeProto> FuseConvBatchNorm(IEnumerable<NodeProto> nodes, IReadOnlySet<string> graphOutputs)
     {
         var list = nodes.ToList();
-        var uses = list.SelectMany(n => n.Input).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var uses = list.SelectMany(n => n.Input.Concat(SubgraphReads(n))).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
         var producer = new Dictionary<string, NodeProto>();
         foreach (var n in list)
             foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);

@@ -17,6 +17,9 @@ internal static partial class OnnxOps
     /// <summary>The ops that produce fresh random values: never folded into constants at load.</summary>
     private static readonly HashSet<string> s_random = ["Dropout", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "Multinomial"];
 
+    /// <summary>The ops with subgraphs, which may read values that are not their inputs: never folded either.</summary>
+    private static readonly HashSet<string> s_control = ["If", "Loop", "Scan"];
+
     private static readonly Dictionary<string, OpDef> s_ops = Build();
 
     private static Dictionary<string, OpDef> Build()
@@ -28,6 +31,8 @@ internal static partial class OnnxOps
         RegisterReduce(ops);
         RegisterResize(ops);
         RegisterRecurrent(ops);
+        RegisterMisc(ops);
+        RegisterControl(ops);
         return ops;
     }
 
@@ -40,7 +45,7 @@ internal static partial class OnnxOps
         : own is not null && own.TryGetValue(node.Domain + "." + node.OpType, out var def) ? def : null;
 
     /// <summary>True when the node may be computed once at load when its inputs are all constants.</summary>
-    public static bool Foldable(NodeProto node) => !s_random.Contains(node.OpType);
+    public static bool Foldable(NodeProto node) => !s_random.Contains(node.OpType) && !s_control.Contains(node.OpType);
 
     /// <summary>Why the importer cannot run <paramref name="node"/> (an engine limit: "not supported"), or null.</summary>
     public static string? Problem(OnnxNode node)
