@@ -70,16 +70,18 @@ public sealed partial class OnnxModel : Module, IStaged
             else
                 _parameters[key] = RegisterParameter(name, tensor);
         }
+        string? folder = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source)) : null;
         foreach (var t in _graph.Initializer)
-            Add(t.Name, OnnxTensors.ToTensor(t, $"{source}: initializer '{t.Name}'"));
+            Add(t.Name, OnnxTensors.ToTensor(t, $"{source}: initializer '{t.Name}'", folder));
         // weights in Constant nodes (converters from Paddle and TensorFlow write them so) are parameters like
         // initializers; one-element constants (an exporter's 0.5, √2 or ε) stay fixed and are folded below
         var constantWeights = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var node in _graph.Node.Where(n => n.OpType == "Constant" && n.Domain is "" or "ai.onnx" && n.Output.Count == 1))
         {
             var value = node.Attribute.FirstOrDefault(a => a.Name == "value")?.T;
-            if (value is null || (TensorProto.Types.DataType)value.DataType is not (TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double)) continue;
-            var tensor = OnnxTensors.ToTensor(value, $"{source}: node {OnnxNode.Describe(node)}: value");
+            if (value is null || (TensorProto.Types.DataType)value.DataType is not (TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Double
+                or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16)) continue;
+            var tensor = OnnxTensors.ToTensor(value, $"{source}: node {OnnxNode.Describe(node)}: value", folder);
             if (tensor.Numel < 2) { tensor.Dispose(); continue; }
             Add(node.Output[0], tensor);
             constantWeights.Add(node);
@@ -228,6 +230,8 @@ public sealed partial class OnnxModel : Module, IStaged
     [
         TensorProto.Types.DataType.Float, TensorProto.Types.DataType.Double, TensorProto.Types.DataType.Int32,
         TensorProto.Types.DataType.Int64, TensorProto.Types.DataType.Bool,
+        // read and computed as float32
+        TensorProto.Types.DataType.Float16, TensorProto.Types.DataType.Bfloat16,
     ];
 
     private static long OpsetOf(ModelProto model) =>

@@ -6,11 +6,13 @@ namespace Engine.Onnx;
 /// <summary>TensorProto ↔ <see cref="Tensor"/>: data in <c>raw_data</c> (little-endian) or in the typed fields.</summary>
 public static class OnnxTensors
 {
-    /// <summary>Reads a TensorProto (float, double, int32, int64, bool); <paramref name="what"/> names it in errors.</summary>
-    public static Tensor ToTensor(TensorProto t, string what)
+    /// <summary>
+    /// Reads a TensorProto (float, double, int32, int64, bool; float16 and bfloat16 are read as float32);
+    /// <paramref name="what"/> names it in errors. Data stored in an external file is read from
+    /// <paramref name="directory"/> (the model's folder), which the file's location must not leave.
+    /// </summary>
+    public static Tensor ToTensor(TensorProto t, string what, string? directory = null)
     {
-        if (t.DataLocation == TensorProto.Types.DataLocation.External)
-            throw new OnnxException($"{what}: data stored in an external file is not supported");
         int[] shape = [.. t.Dims.Select(d => d is >= 0 and <= int.MaxValue ? (int)d : throw new OnnxException($"{what}: dimension {d} is out of range"))];
         long count = 1;
         foreach (int d in shape)
@@ -25,10 +27,13 @@ public static class OnnxTensors
         {
             TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Int32 => 4,
             TensorProto.Types.DataType.Double or TensorProto.Types.DataType.Int64 => 8,
+            TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 => 2,
             TensorProto.Types.DataType.Bool => 1,
-            _ => throw new OnnxException($"{what}: element type {type} is not supported (float, double, int32, int64, bool are)"),
+            _ => throw new OnnxException($"{what}: element type {type} is not supported (float, double, int32, int64, bool, and float16 and bfloat16 read as float are)"),
         };
-        var raw = t.RawData.Span;
+        ReadOnlySpan<byte> raw = t.DataLocation == TensorProto.Types.DataLocation.External
+            ? ReadExternal(t, what, directory, count * size)
+            : t.RawData.Span;
         if (raw.Length > 0 && raw.Length != count * size)
             throw new OnnxException($"{what}: raw_data holds {raw.Length} bytes but dims {Errors.Shape(shape)} of {type} need {count * size}");
         long typed = type switch
@@ -40,6 +45,18 @@ public static class OnnxTensors
         };
         if (raw.Length == 0 && typed != count)
             throw new OnnxException($"{what}: holds {typed} values but dims {Errors.Shape(shape)} need {count}");
+        if (type is TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16)
+        {
+            // 16-bit floats (in raw_data, or one per int32_data entry) widened to float32
+            var v = new float[count];
+            bool brain = type == TensorProto.Types.DataType.Bfloat16;
+            for (int i = 0; i < count; i++)
+            {
+                ushort bits = raw.Length > 0 ? (ushort)(raw[2 * i] | raw[2 * i + 1] << 8) : unchecked((ushort)t.Int32Data[i]);
+                v[i] = brain ? BitConverter.Int32BitsToSingle(bits << 16) : (float)BitConverter.UInt16BitsToHalf(bits);
+            }
+            return Tensor.FromArray(v).Reshape(shape);
+        }
         switch (type)
         {
             case TensorProto.Types.DataType.Float: return Tensor.FromArray(Values(raw, t.FloatData, count)).Reshape(shape);
@@ -53,6 +70,43 @@ public static class OnnxTensors
                 return Tensor.FromArray(v).Reshape(shape);
             }
         }
+    }
+
+    /// <summary>The most bytes one externally stored tensor may have (a .NET array's limit).</summary>
+    private const long MaxExternalBytes = int.MaxValue;
+
+    /// <summary>
+    /// An external tensor's bytes: <c>location</c> (relative to the model's folder, inside it), <c>offset</c> and
+    /// <c>length</c> (both optional) from its <c>external_data</c> entries, checked against the file before reading.
+    /// </summary>
+    private static byte[] ReadExternal(TensorProto t, string what, string? directory, long needed)
+    {
+        if (directory is null) throw new OnnxException($"{what}: data stored in an external file is only read for a model loaded from a file");
+        var entries = t.ExternalData.GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+        if (!entries.TryGetValue("location", out var location) || location.Length == 0)
+            throw new OnnxException($"{what}: external data without a location");
+        long Number(string key)
+        {
+            if (!entries.TryGetValue(key, out var v)) return -1;
+            return long.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
+                ? n : throw new OnnxException($"{what}: external data {key} '{v}' is not a non-negative integer");
+        }
+        long offset = Math.Max(Number("offset"), 0), length = Number("length");
+        string root = Path.GetFullPath(directory);
+        string path = Path.GetFullPath(Path.Combine(root, location));
+        if (Path.IsPathRooted(location) || !path.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new OnnxException($"{what}: external data location '{location}' leaves the model's folder");
+        if (!File.Exists(path)) throw new OnnxException($"{what}: external data file '{location}' does not exist beside the model");
+        if (length < 0) length = needed;
+        if (length != needed) throw new OnnxException($"{what}: external data length {length} but the dims need {needed} bytes");
+        if (length > MaxExternalBytes) throw new OnnxException($"{what}: {length} bytes of external data in one tensor are not supported (at most {MaxExternalBytes})");
+        using var file = File.OpenRead(path);
+        if (offset > file.Length || length > file.Length - offset)
+            throw new OnnxException($"{what}: external data at offset {offset}, {length} bytes, lies past the end of '{location}' ({file.Length} bytes)");
+        var bytes = new byte[length];
+        file.Seek(offset, SeekOrigin.Begin);
+        file.ReadExactly(bytes);
+        return bytes;
     }
 
     /// <summary>A TensorProto named <paramref name="name"/> holding a copy of <paramref name="t"/> in raw_data (float, double, int32, int64, bool).</summary>

@@ -109,7 +109,13 @@ internal static partial class OnnxOps
             return [expanded.Contiguous().Reshape([.. x.Shape.ToArray().Select((d, i) => checked(d * r[i]))])];
         });
         ops["Pad"] = new(Pad, Refuse: n => n.String("mode", "constant") is "constant" or "reflect" or "edge" or "wrap" ? null : $"Pad mode '{n.String("mode", "")}'");
-        ops["Cast"] = new(c => [Cast(c, c.X(0), c.Node.Attribute("to") is { } to ? DTypeOf(c.Node, to) : throw c.Error("attribute 'to' is required"))],
+        ops["Cast"] = new(c =>
+        {
+            var to = c.Node.Attribute("to") ?? throw c.Error("attribute 'to' is required");
+            var y = Cast(c, c.X(0), DTypeOf(c.Node, to));
+            // to float16 or bfloat16: the values rounded to that type, kept as float32 (the gradient passes straight through)
+            return Sixteen(to) is { } brain ? [RoundTo16(y, brain)] : [y];
+        },
             Refuse: n => n.Attribute("to") is { } to && TryDType(to, out _) is { } why ? why : null);
         ops["CastLike"] = new(c => [Cast(c, c.X(0), c.X(1).DType)]);
         ops["ConstantOfShape"] = new(c =>
@@ -594,6 +600,33 @@ internal static partial class OnnxOps
         return Constant(x.Data.To(to));
     }
 
+    /// <summary>For a type attribute naming float16 (false) or bfloat16 (true): which; null for other types.</summary>
+    private static bool? Sixteen(AttributeProto a)
+    {
+        var type = a.Type == AttributeProto.Types.AttributeType.String
+            ? Enum.TryParse<TensorProto.Types.DataType>(a.S.ToStringUtf8(), ignoreCase: true, out var parsed) ? parsed : TensorProto.Types.DataType.Undefined
+            : (TensorProto.Types.DataType)a.I;
+        return type switch { TensorProto.Types.DataType.Float16 => false, TensorProto.Types.DataType.Bfloat16 => true, _ => null };
+    }
+
+    /// <summary>x's values rounded to float16 (or bfloat16, to nearest even), as float32: x + (round(x) − x) with the difference constant.</summary>
+    private static Variable RoundTo16(Variable x, bool brain)
+    {
+        using var f = x.Data.Contiguous().To(DType.Float32);
+        var v = f.ToArray<float>();
+        for (int i = 0; i < v.Length; i++)
+        {
+            if (!brain) { v[i] = (float)(Half)v[i]; continue; }
+            if (float.IsNaN(v[i])) continue;
+            int bits = BitConverter.SingleToInt32Bits(v[i]);
+            bits += 0x7FFF + ((bits >> 16) & 1);
+            v[i] = BitConverter.Int32BitsToSingle(bits & unchecked((int)0xFFFF0000));
+        }
+        using var rounded = Tensor.FromArray(v).Reshape([.. x.Shape]);
+        var r = rounded.To(x.Device);
+        return x.RequiresGrad ? x + Constant(r.Sub(x.Data)) : Constant(r);
+    }
+
     private static DType DTypeOf(OnnxNode node, AttributeProto a) =>
         TryDType(a, out var t) is { } why ? throw node.NotSupported(why) : t;
 
@@ -611,6 +644,7 @@ internal static partial class OnnxOps
             case TensorProto.Types.DataType.Int32: dtype = DType.Int32; return null;
             case TensorProto.Types.DataType.Int64: dtype = DType.Int64; return null;
             case TensorProto.Types.DataType.Bool: dtype = DType.Bool; return null;
+            case TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16: dtype = DType.Float32; return null;
             default: return $"element type {type} (float, double, int32, int64 and bool are)";
         }
     }

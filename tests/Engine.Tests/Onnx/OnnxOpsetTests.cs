@@ -128,14 +128,14 @@ public sealed class OnnxOpsetTests : IDisposable
         string dilated = Save(19, ["x"], "y", Node("AveragePool", ["x"], ["y"], Ints("kernel_shape", 2, 2), Ints("dilations", 2, 2)));
         Assert.Contains("AveragePool with dilations is not supported (opset 19)", Assert.Throws<OnnxException>(() => OnnxModel.Load(dilated)).Message);
         var half = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y", Node("Relu", ["x"], ["y"]))));
-        half.Graph.Input[0].Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float16 } };
+        half.Graph.Input[0].Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Uint16 } };
         string halfPath = Path.Combine(_dir, "half.onnx");
         File.WriteAllBytes(halfPath, half.ToByteArray());
-        Assert.Contains("graph input 'x' of type Float16 is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(halfPath)).Message);
+        Assert.Contains("graph input 'x' of type Uint16 is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(halfPath)).Message);
         string pad = Save(13, ["x", "p"], "y", Node("Pad", ["x", "p"], ["y"], Str("mode", "mirror")));
         Assert.Contains("Pad mode 'mirror' is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(pad)).Message);
-        string cast = Save(13, ["x"], "y", Node("Cast", ["x"], ["y"], Int("to", 10)));
-        Assert.Contains("Float16", Assert.Throws<OnnxException>(() => OnnxModel.Load(cast)).Message);
+        string cast = Save(13, ["x"], "y", Node("Cast", ["x"], ["y"], Int("to", 2)));
+        Assert.Contains("Uint8", Assert.Throws<OnnxException>(() => OnnxModel.Load(cast)).Message);
         string domain = Save(13, ["x"], "y", new NodeProto { OpType = "ConvBatchNormalization", Domain = "engine.fused", Name = "y", Input = { "x" }, Output = { "y" } });
         Assert.Contains("ops of domain 'engine.fused' are not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(domain)).Message);
     }
@@ -195,6 +195,64 @@ public sealed class OnnxOpsetTests : IDisposable
         string badPath = Save(13, ["x", "c"], "y", Node("If", ["c"], ["y"],
             new AttributeProto { Name = "then_branch", Type = AttrType.Graph, G = bad }, new AttributeProto { Name = "else_branch", Type = AttrType.Graph, G = bad }));
         Assert.Contains("Det 'b': the op is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(badPath)).Message);
+    }
+
+    [Fact]
+    public void External_data_is_read_beside_the_model_and_never_outside_it()
+    {
+        // y = x·W with W [2, 2] in weights.bin at offset 8
+        var w = new float[] { 1, 2, 3, 4 };
+        var bytes = new byte[8 + 16];
+        Buffer.BlockCopy(w, 0, bytes, 8, 16);
+        File.WriteAllBytes(Path.Combine(_dir, "weights.bin"), bytes);
+        TensorProto External(string location, string offset, string? length = null)
+        {
+            var t = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, DataLocation = TensorProto.Types.DataLocation.External };
+            t.Dims.AddRange([2, 2]);
+            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset });
+            if (length is not null) t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length });
+            return t;
+        }
+        string With(TensorProto weights)
+        {
+            var m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y", Node("MatMul", ["x", "w"], ["y"]))));
+            m.Graph.Initializer.Add(weights);
+            string path = Path.Combine(_dir, $"ext{Guid.NewGuid():N}.onnx");
+            File.WriteAllBytes(path, m.ToByteArray());
+            return path;
+        }
+        var model = OnnxModel.Load(With(External("weights.bin", "8", "16")));
+        Assert.Equal([4, 6], Values(model.Forward(new Variable(Tensor.FromArray(new float[] { 1, 1 }).Reshape(1, 2)))));
+        Assert.Contains("leaves the model's folder", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("../weights.bin", "8")))).Message);
+        Assert.Contains("leaves the model's folder", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("/etc/passwd", "0")))).Message);
+        Assert.Contains("past the end", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("weights.bin", "16")))).Message);
+        Assert.Contains("length 8", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("weights.bin", "0", "8")))).Message);
+        Assert.Contains("does not exist", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("missing.bin", "0")))).Message);
+        Assert.Contains("not a non-negative integer", Assert.Throws<OnnxException>(() => OnnxModel.Load(With(External("weights.bin", "-8")))).Message);
+    }
+
+    [Fact]
+    public void Float16_weights_are_read_as_float32_and_casts_to_float16_round()
+    {
+        var half = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float16 };
+        half.Dims.Add(3);
+        // 1.5, −2 and 65504 (float16's largest) as IEEE half bits
+        foreach (var v in new[] { (Half)1.5f, (Half)(-2f), Half.MaxValue })
+            half.RawData = Google.Protobuf.ByteString.CopyFrom([.. half.RawData, .. BitConverter.GetBytes(BitConverter.HalfToUInt16Bits(v))]);
+        var m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y",
+            Node("Mul", ["x", "w"], ["xw"]), Node("Cast", ["xw"], ["y"], Int("to", (long)TensorProto.Types.DataType.Float16)))));
+        m.Graph.Initializer.Add(half);
+        string path = Path.Combine(_dir, "half-weights.onnx");
+        File.WriteAllBytes(path, m.ToByteArray());
+        var model = OnnxModel.Load(path);
+        Assert.Equal([1.5, -2, 65504], Values(model.ParameterOf("w")));
+        var x = new Variable(Tensor.FromArray(new float[] { 1.0001f, 1, 1 }), requiresGrad: true);
+        var y = model.Forward(x);
+        // 1.50015 rounds to float16's 1.5; 65504·1 stays; the gradient passes the rounding straight through
+        Assert.Equal([1.5, -2, 65504], Values(y));
+        y.Sum().Backward();
+        Assert.Equal([1.5, -2, 65504], Values(x.Grad!));
     }
 
     [Fact]
