@@ -33,6 +33,7 @@ internal static partial class OnnxOps
         RegisterRecurrent(ops);
         RegisterMisc(ops);
         RegisterControl(ops);
+        RegisterGridSample(ops);
         return ops;
     }
 

@@ -41,7 +41,6 @@ public sealed class OnnxNodeConformanceTests(ITestOutputHelper output)
         ("test_dft*", "DFT and STFT: not implemented"),
         ("test_stft*", "DFT and STFT: not implemented"),
         ("test_det_*", "Det: not implemented"),
-        ("test_gridsample*", "GridSample: not implemented"),
         ("test_scan_sum", "Scan of opset 8 (a batch axis and sequence_lens): refused at load; Scan from opset 9 runs"),
         ("test_roialign_*", "RoiAlign: not implemented"),
         ("test_tfidfvectorizer_*", "TfIdfVectorizer: not implemented"),

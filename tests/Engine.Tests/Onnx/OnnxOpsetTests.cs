@@ -255,6 +255,23 @@ public sealed class OnnxOpsetTests : IDisposable
         Assert.Equal([1.5, -2, 65504], Values(x.Grad!));
     }
 
+    [Theory]
+    [InlineData("bilinear", "zeros", 0)]
+    [InlineData("bilinear", "border", 1)]
+    [InlineData("bilinear", "reflection", 0)]
+    [InlineData("bicubic", "zeros", 1)]
+    [InlineData("bicubic", "reflection", 1)]
+    public void GridSample_gradients_reach_the_input_and_the_grid(string mode, string padding, int alignCorners)
+    {
+        string path = Save(16, ["x", "grid"], "y", Node("GridSample", ["x", "grid"], ["y"], Str("mode", mode), Str("padding_mode", padding), Int("align_corners", alignCorners)));
+        var model = OnnxModel.Load(path);
+        var rng = new Generator(17);
+        var x = Tensor.Rand([1, 2, 3, 4], -1, 1, DType.Float64, rng);
+        // locations inside and outside [−1, 1], away from the integer pixel positions where the taps change
+        var grid = Tensor.Rand([1, 2, 3, 2], -1.4, 1.4, DType.Float64, rng);
+        GradCheck.Assert(v => model.Run(v[0], v[1])[0], [x, grid], name: $"GridSample {mode} {padding}");
+    }
+
     [Fact]
     public void Gradients_through_imported_ops_match_finite_differences()
     {
