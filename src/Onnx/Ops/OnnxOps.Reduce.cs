@@ -85,8 +85,23 @@ internal static partial class OnnxOps
         return [Constant(Tensor.Full([], n - 1, DType.Int64, x.Device).Sub(found))];
     }
 
+    /// <summary>x's diagonal over axes <paramref name="a"/> &lt; <paramref name="b"/> (equal sizes), kept at a's place.</summary>
+    private static Variable Diagonal(OnnxCall c, Variable x, int a, int b)
+    {
+        int n = x.Shape[a];
+        if (x.Shape[b] != n) throw c.Error($"a repeated letter names axes {a} and {b} of sizes {n} and {x.Shape[b]}");
+        // the two axes last, merged, and every (n + 1)-th element taken
+        var rest = Enumerable.Range(0, x.Rank).Where(d => d != a && d != b).ToArray();
+        var moved = x.Permute([.. rest, a, b]).Contiguous().Reshape([.. rest.Select(d => x.Shape[d]), n * n]);
+        var diagonal = Take(moved, moved.Rank - 1, Tensor.FromArray(Enumerable.Range(0, n).Select(i => (long)i * (n + 1)).ToArray()));
+        // back to the order with the diagonal at a
+        int at = rest.Count(d => d < a);
+        var inverse = Enumerable.Range(0, x.Rank - 1).Select(p => p < at ? p : p == at ? x.Rank - 2 : p - 1).ToArray();
+        return diagonal.Permute(inverse).Contiguous();
+    }
+
     /// <summary>
-    /// Einsum of one or two operands without repeated letters in one operand: letters in both operands and
+    /// Einsum of one or two operands (a letter repeated within one operand takes its diagonal first): letters in both operands and
     /// the output are batch dims, letters in both but not the output are contracted, letters in one only are
     /// kept or summed. Written as permutes and reshapes around one batched MatMul, so it trains.
     /// </summary>
@@ -114,8 +129,12 @@ internal static partial class OnnxOps
         {
             if (inputs[i].Length != operands[i].Rank)
                 throw c.Error($"'{inputs[i]}' has {inputs[i].Length} letters for operand {i} of rank {operands[i].Rank}");
-            if (inputs[i].Distinct().Count() != inputs[i].Length)
-                throw c.NotSupported($"a repeated letter within one operand ('{inputs[i]}', a diagonal)");
+            // a letter repeated within one operand: its diagonal, taken until every letter is there once
+            while (inputs[i].GroupBy(ch => ch).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+            {
+                int first = inputs[i].IndexOf(repeated.Key), second = inputs[i].IndexOf(repeated.Key, first + 1);
+                (operands[i], inputs[i]) = (Diagonal(c, operands[i], first, second), inputs[i].Remove(second, 1));
+            }
         }
         string output = sides.Length == 2 ? sides[1]
             : new string([.. inputs.SelectMany(s => s).GroupBy(ch => ch).Where(g => g.Count() == 1).Select(g => g.Key).Order()]);

@@ -34,6 +34,7 @@ internal static partial class OnnxOps
         RegisterMisc(ops);
         RegisterControl(ops);
         RegisterGridSample(ops);
+        RegisterSpectral(ops);
         return ops;
     }
 

@@ -273,6 +273,18 @@ public sealed class OnnxOpsetTests : IDisposable
     }
 
     [Fact]
+    public void Dft_det_and_inverse_trigonometric_gradients_match_finite_differences()
+    {
+        var rng = new Generator(23);
+        var dft = OnnxModel.Load(Save(17, ["x"], "y", Node("DFT", ["x"], ["y"], Int("axis", 1))));
+        GradCheck.Assert(v => dft.Run(v[0])[0], [Tensor.Rand([2, 5, 2], -1, 1, DType.Float64, rng)], name: "DFT");
+        var det = OnnxModel.Load(Save(13, ["x"], "y", Node("Det", ["x"], ["y"])));
+        GradCheck.Assert(v => det.Run(v[0])[0], [Tensor.Rand([2, 3, 3], -1, 1, DType.Float64, rng)], name: "Det");
+        var trig = OnnxModel.Load(Save(13, ["x"], "y", Node("Asin", ["x"], ["a"]), Node("Atan", ["a"], ["b"]), Node("Acos", ["x"], ["c"]), Node("Mul", ["b", "c"], ["y"])));
+        GradCheck.Assert(v => trig.Run(v[0])[0], [Tensor.Rand([3, 4], -0.9, 0.9, DType.Float64, rng)], name: "Asin/Atan/Acos");
+    }
+
+    [Fact]
     public void Gradients_through_imported_ops_match_finite_differences()
     {
         // one graph through many of the new ops; every step a Variable, so GradCheck sees the whole chain
