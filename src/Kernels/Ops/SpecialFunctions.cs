@@ -54,7 +54,8 @@ public static class SpecialFunctions
     public static void Erf(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;
-        if (Avx2.IsSupported && x.Length >= 4) i = ErfAvx2(x, y);
+        if (Avx512F.IsSupported && x.Length >= 8) i = ErfAvx512(x, y);
+        if (Avx2.IsSupported && x.Length - i >= 4) i += ErfAvx2(x[i..], y[i..]);
         for (; i < x.Length; i++) y[i] = ErfPiecewise(x[i]);
     }
 
@@ -86,7 +87,7 @@ public static class SpecialFunctions
     /// Four values at a time, without branches. Each lane's coefficient of uᵏ is picked from the 8 pieces'
     /// by two in-register permutes (pieces 0-3 and 4-7, as pairs of 32-bit halves) and a blend.
     /// </summary>
-    private static unsafe int ErfAvx2(ReadOnlySpan<float> x, Span<float> y)
+    internal static unsafe int ErfAvx2(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length & ~3;
         var signMask = Vector256.Create(-0.0);
@@ -129,8 +130,41 @@ public static class SpecialFunctions
     private const int ErfPieces = 8, ErfDegree = 11;
     private static readonly double[] s_erfByPower = FitErfPieces();
 
+    /// <summary>Eight values at a time: all 8 pieces' coefficients of one power fit one register, picked per lane by one permute.</summary>
+    internal static unsafe int ErfAvx512(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int n = x.Length & ~7;
+        var signMask = Vector512.Create(-0.0);
+        var one = Vector512.Create(1.0);
+        var table = s_erfAll;
+        fixed (float* px = x, py = y)
+        {
+            for (int i = 0; i < n; i += 8)
+            {
+                var v = Avx512F.ConvertToVector512Double(Avx.LoadVector256(px + i));
+                var a = Vector512.AndNot(v, signMask);
+                var clamped = Avx512F.Min(a, Vector512.Create(3.9999999999));
+                var piece = Avx512F.ConvertToVector256Int32WithTruncation(clamped * 2.0);
+                var start = Avx512F.ConvertToVector512Double(piece) * 0.5 + Vector512.Create(0.25);
+                var u = (clamped - start) * 4.0;
+                var index = Avx512F.ConvertToVector512Int64(piece);
+                var r = Avx512F.PermuteVar8x64(table[ErfDegree], index);
+                for (int k = ErfDegree - 1; k >= 0; k--) r = r * u + Avx512F.PermuteVar8x64(table[k], index);
+                var a2 = a * a;
+                var taylor = Vector512.Create(TwoOverSqrtPi) * a * (one - a2 * (Vector512.Create(1.0 / 3) - a2 * (Vector512.Create(0.1) - a2 * Vector512.Create(1.0 / 42))));
+                r = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(SmallErf)), taylor, r);
+                r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(a, Vector512.Create(4.0)), one, r);
+                r |= v & signMask;
+                r = Vector512.ConditionalSelect(Vector512.Equals(v, v), r, v);
+                Avx.Store(py + i, Avx512F.ConvertToVector256Single(r));
+            }
+        }
+        return n;
+    }
+
     /// <summary>Per power k, pieces 0-3's (<see cref="s_erfLow"/>) and 4-7's (<see cref="s_erfHigh"/>) coefficients as vectors.</summary>
     private static readonly Vector256<double>[] s_erfLow = [.. Enumerable.Range(0, ErfDegree + 1).Select(k => Vector256.Create(s_erfByPower.AsSpan(k * ErfPieces, 4)))];
+    private static readonly Vector512<double>[] s_erfAll = [.. Enumerable.Range(0, ErfDegree + 1).Select(k => Vector512.Create(s_erfByPower.AsSpan(k * ErfPieces, 8)))];
     private static readonly Vector256<double>[] s_erfHigh = [.. Enumerable.Range(0, ErfDegree + 1).Select(k => Vector256.Create(s_erfByPower.AsSpan(k * ErfPieces + 4, 4)))];
 
     /// <summary>The coefficient of uᵏ in piece p at [k · pieces + p] (so a power's 8 coefficients are adjacent, for gathers).</summary>
