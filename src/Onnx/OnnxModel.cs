@@ -90,7 +90,68 @@ public sealed partial class OnnxModel : Module, IStaged
             _plan.Add(new OnnxNode(node, source, Opset));
         PrepareSubgraphs(_graph);
         FoldConstants();
+        FoldKnownShapes();
+        PruneUnread();
+        _declaredRanks = [.. _graph.Input.Where(i => !initializerNames.Contains(i.Name)).Select(i => i.Type?.TensorType?.Shape is { } shape ? shape.Dim.Count : (int?)null)];
     }
+
+    /// <summary>The rank each graph input declares (null where it declares none): inputs of another rank are refused.</summary>
+    private readonly int?[] _declaredRanks = [];
+
+    /// <summary>
+    /// Computes once, at load, the nodes whose integer outputs shape inference knows completely (the dims the weights
+    /// fix, carried through Shape, Gather, Unsqueeze, Concat, Reshape and the like; see <see cref="OnnxShapes"/>).
+    /// </summary>
+    private void FoldKnownShapes()
+    {
+        var known = new Dictionary<string, Known>();
+        foreach (var v in _graph.Input.Where(v => Inputs.Contains(v.Name))) known[v.Name] = OnnxShapes.Declared(v);
+        foreach (var (name, p) in _parameters) known[name] = new Known(p.DType, [.. p.Shape.ToArray().Select(d => (int?)d)], null);
+        foreach (var (name, t) in _constants) known[name] = OnnxShapes.Of(t);
+        var folded = new List<OnnxNode>();
+        foreach (var node in _plan)
+        {
+            var proto = node.Proto;
+            var inputs = proto.Input.Select(i => i.Length > 0 && known.TryGetValue(i, out var k) ? k : Known.Nothing).ToArray();
+            var outputs = OnnxShapes.Infer(node, inputs);
+            bool fold = OnnxOps.Foldable(proto) && proto.Output.Count > 0 && outputs.Length >= proto.Output.Count
+                && !proto.Output.Any(_graphOutputs.Contains)
+                && Enumerable.Range(0, proto.Output.Count).All(o => proto.Output[o].Length == 0 || outputs[o].Complete);
+            for (int o = 0; o < proto.Output.Count && o < outputs.Length; o++)
+            {
+                if (proto.Output[o].Length == 0) continue;
+                known[proto.Output[o]] = outputs[o];
+                if (!fold) continue;
+                var k = outputs[o];
+                using var values = Tensor.FromArray(k.Values!.Select(v => v!.Value).ToArray()).Reshape([.. k.Dims!.Select(d => d!.Value)]);
+                _constants[proto.Output[o]] = TensorScope.Escape(values.To(k.Type!.Value));
+            }
+            if (fold) folded.Add(node);
+        }
+        _plan.RemoveAll(folded.Contains);
+    }
+
+    /// <summary>
+    /// Drops the nodes nothing reads any more (a Shape whose consumers were folded): from the graph's outputs back,
+    /// a node stays when a later node, a subgraph or a graph output reads one of its outputs. Nodes that draw random
+    /// numbers stay too (they advance the generator).
+    /// </summary>
+    private void PruneUnread()
+    {
+        var read = new HashSet<string>(_graphOutputs);
+        var keep = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
+        for (int i = _plan.Count - 1; i >= 0; i--)
+        {
+            var node = _plan[i];
+            if (!node.Proto.Output.Any(read.Contains) && OnnxOps.Foldable(node.Proto)) continue;
+            keep.Add(node);
+            foreach (var name in node.Proto.Input.Concat(OnnxRewrite.SubgraphReads(node.Proto))) read.Add(name);
+        }
+        _plan.RemoveAll(n => !keep.Contains(n));
+    }
+
+    /// <summary>How many nodes run per call (after fusion and folding at load).</summary>
+    internal int PlanLength => _plan.Count;
 
     /// <summary>
     /// Computes once, at load, every node whose inputs are all constants (Constant nodes, integer initializers
@@ -413,6 +474,9 @@ public sealed partial class OnnxModel : Module, IStaged
     {
         if (inputs.Length != Inputs.Count)
             throw new OnnxException($"{Source}: the graph takes {Inputs.Count} input(s) ({string.Join(", ", Inputs)}) but {inputs.Length} were given");
+        for (int i = 0; i < inputs.Length && i < _declaredRanks.Length; i++)
+            if (_declaredRanks[i] is { } rank && inputs[i].Rank != rank)
+                throw new OnnxException($"{Source}: input '{Inputs[i]}' is {Errors.Shape(inputs[i].Shape)}, but the graph declares it of rank {rank}");
         // state of this call only: calls on other threads run the same graph at the same time
         var values = new Dictionary<string, Variable>();
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];

@@ -306,6 +306,8 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             {
                 _accelerator.Synchronize();
                 view.CopyFromCPU(ref *pinned, bytes.Length);
+                // the copy may be queued (it is on OpenCL): the pinned memory must not be released before it ran
+                _accelerator.Synchronize();
             }
     }
 
@@ -322,6 +324,8 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             {
                 _accelerator.Synchronize();
                 view.CopyToCPU(ref *pinned, bytes.Length);
+                // the copy may be queued: the caller reads the host memory as soon as this returns
+                _accelerator.Synchronize();
             }
     }
 

@@ -83,7 +83,7 @@ public sealed class OnnxOpsetTests : IDisposable
         // exported, the trained constant is an initializer with its current value
         p.Data.FillInPlace(1);
         string exported = Path.Combine(_dir, "exported.onnx");
-        OnnxExport.Save(model, [1, 3], exported);
+        OnnxExport.Save(model, [3], exported);
         var back = OnnxModel.Load(exported);
         Assert.Equal([1.5, 1.5], Values(back.Forward(x)));
     }
@@ -113,6 +113,40 @@ public sealed class OnnxOpsetTests : IDisposable
         var y = model.Forward(new Variable(x));
         Assert.Equal([batch, 6], y.Shape.ToArray());
         Assert.Equal(Values(new Variable(x)), Values(y));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void Shapes_fixed_by_weights_fold_at_load_and_the_batch_stays_free(int batch)
+    {
+        // h = x·W [6, 4]; y = h.reshape(-1, 2, h.shape[1] / 2): the 4 comes from W, so the shape chain is computed at load
+        var m = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y",
+            Node("MatMul", ["x", "w"], ["h"]),
+            Node("Shape", ["h"], ["shape"]),
+            Node("Constant", [], ["one"], Value(Tensor.Scalar(1, DType.Int64))),
+            Node("Gather", ["shape", "one"], ["width"], Int("axis", 0)),
+            Node("Constant", [], ["two"], Value(Tensor.Scalar(2, DType.Int64))),
+            Node("Div", ["width", "two"], ["half"]),
+            Node("Constant", [], ["axes"], Value(Tensor.FromArray(new long[] { 0 }))),
+            Node("Unsqueeze", ["half", "axes"], ["half1"]),
+            Node("Constant", [], ["lead"], Value(Tensor.FromArray(new long[] { -1, 2 }))),
+            Node("Concat", ["lead", "half1"], ["target"], Int("axis", 0)),
+            Node("Reshape", ["h", "target"], ["y"]))));
+        var w = OnnxTensors.FromTensor(Tensor.Arange(0, 24, 1, DType.Float32).Reshape(6, 4), "w");
+        m.Graph.Initializer.Add(w);
+        // x declared [N, 6] with N symbolic: only its rank is trusted
+        m.Graph.Input[0].Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = new TensorShapeProto { Dim = { new TensorShapeProto.Types.Dimension { DimParam = "N" }, new TensorShapeProto.Types.Dimension { DimValue = 6 } } } } };
+        string path = Path.Combine(_dir, "fold.onnx");
+        File.WriteAllBytes(path, m.ToByteArray());
+        var model = OnnxModel.Load(path);
+        Assert.Equal(2, model.PlanLength);   // MatMul and Reshape; the rest was computed at load
+        var x = Tensor.Rand([batch, 6], -1, 1, generator: new Generator((ulong)batch));
+        var y = model.Forward(new Variable(x));
+        Assert.Equal([batch, 2, 2], y.Shape.ToArray());
+        Assert.Equal(Values(new Variable(x.MatMul(Tensor.Arange(0, 24, 1, DType.Float32).Reshape(6, 4)))), Values(y));
+        var ex = Assert.Throws<OnnxException>(() => model.Forward(new Variable(Tensor.Zeros(2, 3, 6))));
+        Assert.Contains("declares it of rank 2", ex.Message);
     }
 
     [Fact]
