@@ -14,6 +14,7 @@ internal static partial class OnnxOps
         ops["MaxUnpool"] = new(MaxUnpool, Refuse: RefuseSpatial);
         ops["NonMaxSuppression"] = new(NonMaxSuppression);
         ops["Unique"] = new(Unique);
+        ops["TfIdfVectorizer"] = new(TfIdfVectorizer);
     }
 
     /// <summary>A window of the scalar input's length: w(n, N) with N the length (periodic, the default) or the length − 1 (symmetric).</summary>
@@ -193,5 +194,58 @@ internal static partial class OnnxOps
             Constant(Tensor.FromArray(inverse.Select(v => rank[v]).ToArray())),
             Constant(Tensor.FromArray(order.Select(k => counts[k]).ToArray())),
         ];
+    }
+}
+
+// TfIdfVectorizer: n-gram counts (with skips) of integer token rows, weighted per mode.
+internal static partial class OnnxOps
+{
+    private static Variable[] TfIdfVectorizer(OnnxCall c)
+    {
+        var x = c.X(0).Data;
+        if (!x.DType.IsInteger() || x.Rank is not (1 or 2)) throw c.Error($"the input must be [C] or [N, C] integers, not {Errors.Shape(x.Shape)} {x.DType.Name()}");
+        int minN = c.Int("min_gram_length", 1), maxN = c.Int("max_gram_length", 1), maxSkip = c.Int("max_skip_count", 0);
+        string mode = c.String("mode", "TF");
+        var pool = c.Ints("pool_int64s") ?? throw c.NotSupported("a TfIdfVectorizer without pool_int64s (string pools)");
+        var starts = c.Ints("ngram_counts") ?? throw c.Error("attribute 'ngram_counts' is required");
+        var indexes = c.Ints("ngram_indexes") ?? throw c.Error("attribute 'ngram_indexes' is required");
+        var weights = c.Floats("weights");
+        if (minN < 1 || maxN < minN || maxSkip < 0 || mode is not ("TF" or "IDF" or "TFIDF"))
+            throw c.Error($"min_gram_length {minN}, max_gram_length {maxN}, max_skip_count {maxSkip}, mode '{mode}'");
+        // the pool's n-grams: those of length n start at ngram_counts[n − 1]
+        var lookup = new Dictionary<string, int>();
+        int gram = 0;
+        for (int n = 1; n <= starts.Length; n++)
+        {
+            long from = starts[n - 1], to = n < starts.Length ? starts[n] : pool.Length;
+            if (from < 0 || to > pool.Length || from > to || (to - from) % n != 0) throw c.Error($"ngram_counts [{string.Join(", ", starts)}] do not cut the pool of {pool.Length} into n-grams");
+            for (long p = from; p < to; p += n, gram++)
+                lookup[$"{n}:{string.Join(",", pool[(int)p..(int)(p + n)])}"] = gram;
+        }
+        if (indexes.Length != gram) throw c.Error($"ngram_indexes has {indexes.Length} entries for {gram} n-grams");
+        if (weights is not null && weights.Length != gram) throw c.Error($"weights has {weights.Length} entries for {gram} n-grams");
+        int width = indexes.Length == 0 ? 0 : (int)indexes.Max() + 1;
+        if (indexes.Any(i => i < 0) || width > MaxBuilt) throw c.Error("ngram_indexes must be non-negative and small");
+        int rows = x.Rank == 1 ? 1 : x.Shape[0], length = x.Shape[^1];
+        var tokens = x.To(DType.Int64).Contiguous().ToArray<long>();
+        var counts = new double[rows * width];
+        for (int r = 0; r < rows; r++)
+            for (int n = minN; n <= maxN; n++)
+                for (int skip = 0; skip <= (n == 1 ? 0 : maxSkip); skip++)
+                    for (int i = 0; i + (long)(n - 1) * (skip + 1) < length; i++)
+                    {
+                        var key = $"{n}:{string.Join(",", Enumerable.Range(0, n).Select(k => tokens[r * length + i + k * (skip + 1)]))}";
+                        if (lookup.TryGetValue(key, out int g)) counts[r * width + indexes[g]] += 1;
+                    }
+        var weightOf = new double[width];
+        Array.Fill(weightOf, 1.0);
+        if (weights is not null) for (int g = 0; g < gram; g++) weightOf[indexes[g]] = weights[g];
+        for (int i = 0; i < counts.Length; i++)
+        {
+            double w = weightOf[i % Math.Max(width, 1)];
+            counts[i] = mode switch { "TF" => counts[i], "IDF" => counts[i] > 0 ? w : 0, _ => counts[i] * w };
+        }
+        using var result = Tensor.FromArray(counts).Reshape(x.Rank == 1 ? [width] : [rows, width]);
+        return [Constant(result.To(DType.Float32))];
     }
 }

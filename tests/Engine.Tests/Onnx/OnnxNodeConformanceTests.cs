@@ -33,7 +33,6 @@ public sealed class OnnxNodeConformanceTests(ITestOutputHelper output)
         ("test_melweightmatrix", "MelWeightMatrix: not implemented"),
         ("test_scan_sum", "Scan of opset 8 (a batch axis and sequence_lens): refused at load; Scan from opset 9 runs"),
         ("test_roialign_*", "RoiAlign: not implemented"),
-        ("test_tfidfvectorizer_*", "TfIdfVectorizer: not implemented"),
     ];
 
     internal static string? KnownFailure(string name) =>
