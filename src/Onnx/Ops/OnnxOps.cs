@@ -35,6 +35,7 @@ internal static partial class OnnxOps
         RegisterControl(ops);
         RegisterGridSample(ops);
         RegisterSpectral(ops);
+        RegisterRoiAlign(ops);
         return ops;
     }
 

@@ -316,6 +316,14 @@ public sealed class OnnxOpsetTests : IDisposable
         GradCheck.Assert(v => det.Run(v[0])[0], [Tensor.Rand([2, 3, 3], -1, 1, DType.Float64, rng)], name: "Det");
         var trig = OnnxModel.Load(Save(13, ["x"], "y", Node("Asin", ["x"], ["a"]), Node("Atan", ["a"], ["b"]), Node("Acos", ["x"], ["c"]), Node("Mul", ["b", "c"], ["y"])));
         GradCheck.Assert(v => trig.Run(v[0])[0], [Tensor.Rand([3, 4], -0.9, 0.9, DType.Float64, rng)], name: "Asin/Atan/Acos");
+        foreach (var mode in new[] { "avg", "max" })
+        {
+            var roi = OnnxModel.Load(Save(16, ["x"], "y",
+                Node("Constant", [], ["rois"], Value(Tensor.FromArray(new double[] { 0.3, 0.2, 3.1, 2.7, 1.2, 0.4, 2.6, 3.3 }).Reshape(2, 4))),
+                Node("Constant", [], ["batch"], Value(Tensor.FromArray(new long[] { 0, 1 }))),
+                Node("RoiAlign", ["x", "rois", "batch"], ["y"], Int("output_height", 2), Int("output_width", 2), Int("sampling_ratio", 2), Str("mode", mode))));
+            GradCheck.Assert(v => roi.Run(v[0])[0], [Tensor.Rand([2, 2, 4, 4], -1, 1, DType.Float64, rng)], name: $"RoiAlign {mode}");
+        }
     }
 
     [Fact]
