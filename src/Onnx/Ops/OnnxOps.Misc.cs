@@ -15,6 +15,7 @@ internal static partial class OnnxOps
         ops["NonMaxSuppression"] = new(NonMaxSuppression);
         ops["Unique"] = new(Unique);
         ops["TfIdfVectorizer"] = new(TfIdfVectorizer);
+        ops["MelWeightMatrix"] = new(MelWeightMatrix);
     }
 
     /// <summary>A window of the scalar input's length: w(n, N) with N the length (periodic, the default) or the length − 1 (symmetric).</summary>
@@ -247,5 +248,40 @@ internal static partial class OnnxOps
         }
         using var result = Tensor.FromArray(counts).Reshape(x.Rank == 1 ? [width] : [rows, width]);
         return [Constant(result.To(DType.Float32))];
+    }
+}
+
+// MelWeightMatrix: triangular mel filters over the DFT bins, as ONNX's reference builds them.
+internal static partial class OnnxOps
+{
+    private static Variable[] MelWeightMatrix(OnnxCall c)
+    {
+        long mels = (long)(c.Scalar(0) ?? throw c.Error("num_mel_bins is required"));
+        long dft = (long)(c.Scalar(1) ?? throw c.Error("dft_length is required"));
+        double rate = c.Scalar(2) ?? throw c.Error("sample_rate is required");
+        double low = c.Scalar(3) ?? 0, high = c.Scalar(4) ?? rate / 2;
+        if (mels < 1 || dft < 1 || rate <= 0 || (dft / 2 + 1) * mels > MaxBuilt || low < 0 || high <= low)
+            throw c.Error($"num_mel_bins {mels}, dft_length {dft}, sample_rate {rate}, edges {low} to {high}");
+        int bins = (int)(dft / 2 + 1), m = (int)mels;
+        static double Mel(double hz) => 2595 * Math.Log10(1 + hz / 700);
+        double lowMel = Mel(low), step = (Mel(high) - lowMel) / (m + 2);
+        // the m + 2 edges on the mel scale, back in hertz, then as DFT bin numbers (rounded down)
+        var edge = new long[m + 2];
+        for (int i = 0; i < edge.Length; i++)
+        {
+            double hz = 700 * (Math.Pow(10, (i * step + lowMel) / 2595) - 1);
+            edge[i] = (long)Math.Floor((dft + 1) * hz / rate);
+        }
+        var w = new double[bins * m];
+        for (int i = 0; i < m; i++)
+        {
+            long left = edge[i], center = edge[i + 1], right = edge[i + 2];
+            if (center == left) { if (center >= 0 && center < bins) w[center * m + i] = 1; }
+            else for (long j = left; j <= center; j++) if (j >= 0 && j < bins) w[j * m + i] = (double)(j - left) / (center - left);
+            if (right > center) for (long j = center; j < right; j++) if (j >= 0 && j < bins) w[j * m + i] = (double)(right - j) / (right - center);
+        }
+        DType dtype = c.Node.Attribute("output_datatype") is { } a ? DTypeOf(c.Node, a) : DType.Float32;
+        using var t = Tensor.FromArray(w).Reshape(bins, m);
+        return [Constant(t.To(dtype))];
     }
 }
