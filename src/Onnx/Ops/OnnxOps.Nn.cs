@@ -105,13 +105,13 @@ internal static partial class OnnxOps
         ops["TopK"] = new(TopK);
     }
 
-    /// <summary>3-D (and higher) convolutions and pools are refused at load: the engine's kernels are 2-D.</summary>
+    /// <summary>4-D (and higher) convolutions and pools are refused at load (1-D, 2-D and 3-D run).</summary>
     private static string? RefuseSpatial(OnnxNode n)
     {
-        if (n.Ints("kernel_shape") is { Length: > 2 } k) return $"{k.Length}-D {n.OpType}";
+        if (n.Ints("kernel_shape") is { Length: > 3 } k) return $"{k.Length}-D {n.OpType}";
         // the weights' or the input's rank, where the file fixes it
         for (int i = 0; i < Math.Min(n.InputCount, 2); i++)
-            if (n.KnownRank(n.Proto.Input[i]) is > 4 and var rank) return $"{rank - 2}-D {n.OpType}";
+            if (n.KnownRank(n.Proto.Input[i]) is > 5 and var rank) return $"{rank - 2}-D {n.OpType}";
         return null;
     }
 
@@ -262,6 +262,7 @@ internal static partial class OnnxOps
 
     internal static Variable Conv(OnnxCall c, Variable x, Variable w, Variable? b)
     {
+        if (x.Rank == 5 && w.Rank == 5) return Conv3d(c, x, w, b);
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         if (w.Rank != x.Rank) throw c.Error($"the weights {Errors.Shape(w.Shape)} and the input {Errors.Shape(x.Shape)} differ in rank");
@@ -278,6 +279,7 @@ internal static partial class OnnxOps
     private static Variable[] ConvTranspose(OnnxCall c)
     {
         var (x, w, b) = (c.X(0), c.X(1), c.In(2));
+        if (x.Rank == 5 && w.Rank == 5) return [ConvTranspose3d(c, x, w, b)];
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         if (w.Rank != x.Rank) throw c.Error($"the weights {Errors.Shape(w.Shape)} and the input {Errors.Shape(x.Shape)} differ in rank");
@@ -332,6 +334,8 @@ internal static partial class OnnxOps
     private static Variable[] MaxPool(OnnxCall c)
     {
         var x = c.X(0);
+        if (x.Rank == 5)
+            return c.Node.WantsOutput(1) ? throw c.NotSupported("the Indices output of a 3-D MaxPool") : [Pool3d(c, x, max: true)];
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         var options = PoolOptions(c, x4, spatial, countIncludePad: true, out var extra);
@@ -347,6 +351,7 @@ internal static partial class OnnxOps
     private static Variable[] AveragePool(OnnxCall c)
     {
         var x = c.X(0);
+        if (x.Rank == 5) return [Pool3d(c, x, max: false)];
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         bool include = c.Int("count_include_pad", 0) != 0;

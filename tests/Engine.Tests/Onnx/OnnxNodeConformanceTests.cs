@@ -27,9 +27,6 @@ public sealed class OnnxNodeConformanceTests(ITestOutputHelper output)
         ("test_training_dropout_default_mask", "training-mode Dropout: the expected outputs come from ONNX's reference random draws, which we do not reproduce"),
         ("test_training_dropout_mask", "training-mode Dropout: the expected outputs come from ONNX's reference random draws, which we do not reproduce"),
         ("test_bernoulli*", "Bernoulli and RandomUniformLike: random draws of ONNX's reference, which we do not reproduce"),
-        ("test_averagepool_3d_default", "3-D pooling and convolution: refused at load (the kernels are 2-D; 1-D runs as 2-D)"),
-        ("test_maxpool_3d_default", "3-D pooling and convolution: refused at load (the kernels are 2-D; 1-D runs as 2-D)"),
-        ("test_convtranspose_3d", "3-D pooling and convolution: refused at load (the kernels are 2-D; 1-D runs as 2-D)"),
         ("test_scan_sum", "Scan of opset 8 (a batch axis and sequence_lens): refused at load; Scan from opset 9 runs"),
     ];
 

@@ -150,15 +150,15 @@ public sealed class OnnxOpsetTests : IDisposable
     }
 
     [Fact]
-    public void Three_d_convolutions_and_unknown_modes_are_refused_at_load_naming_op_and_opset()
+    public void Four_d_convolutions_and_unknown_modes_are_refused_at_load_naming_op_and_opset()
     {
-        var w = Tensor.Zeros(1, 1, 2, 2, 2);
-        string conv3d = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"], Ints("kernel_shape", 2, 2, 2)));
+        var w = Tensor.Zeros(1, 1, 2, 2, 2, 2);
+        string conv3d = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"], Ints("kernel_shape", 2, 2, 2, 2)));
         var ex = Assert.Throws<OnnxException>(() => OnnxModel.Load(conv3d));
-        Assert.Contains("Conv 'y': 3-D Conv is not supported (opset 13)", ex.Message);
+        Assert.Contains("Conv 'y': 4-D Conv is not supported (opset 13)", ex.Message);
         // without kernel_shape, the weights' rank says it
         string noKernel = Save(13, ["x"], "y", Node("Constant", [], ["w"], Value(w)), Node("Conv", ["x", "w"], ["y"]));
-        Assert.Contains("3-D Conv is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(noKernel)).Message);
+        Assert.Contains("4-D Conv is not supported", Assert.Throws<OnnxException>(() => OnnxModel.Load(noKernel)).Message);
         string dilated = Save(19, ["x"], "y", Node("AveragePool", ["x"], ["y"], Ints("kernel_shape", 2, 2), Ints("dilations", 2, 2)));
         Assert.Contains("AveragePool with dilations is not supported (opset 19)", Assert.Throws<OnnxException>(() => OnnxModel.Load(dilated)).Message);
         var half = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y", Node("Relu", ["x"], ["y"]))));
@@ -323,6 +323,82 @@ public sealed class OnnxOpsetTests : IDisposable
                 Node("Constant", [], ["batch"], Value(Tensor.FromArray(new long[] { 0, 1 }))),
                 Node("RoiAlign", ["x", "rois", "batch"], ["y"], Int("output_height", 2), Int("output_width", 2), Int("sampling_ratio", 2), Str("mode", mode))));
             GradCheck.Assert(v => roi.Run(v[0])[0], [Tensor.Rand([2, 2, 4, 4], -1, 1, DType.Float64, rng)], name: $"RoiAlign {mode}");
+        }
+    }
+
+    /// <summary>A direct 3-D convolution (the definition, loops), for checking the depth-walking one.</summary>
+    private static double[] NaiveConv3d(double[] x, int[] xs, double[] w, int[] ws, int[] stride, int[] pad, int[] dilation, out int[] ys)
+    {
+        int[] o = [.. Enumerable.Range(0, 3).Select(i => (xs[2 + i] + 2 * pad[i] - dilation[i] * (ws[2 + i] - 1) - 1) / stride[i] + 1)];
+        ys = [xs[0], ws[0], o[0], o[1], o[2]];
+        var y = new double[ys.Aggregate(1, (p, d) => p * d)];
+        for (int n = 0; n < xs[0]; n++)
+            for (int k = 0; k < ws[0]; k++)
+                for (int a = 0; a < o[0]; a++) for (int b = 0; b < o[1]; b++) for (int e = 0; e < o[2]; e++)
+                {
+                    double sum = 0;
+                    for (int ch = 0; ch < xs[1]; ch++)
+                        for (int i = 0; i < ws[2]; i++) for (int j = 0; j < ws[3]; j++) for (int l = 0; l < ws[4]; l++)
+                        {
+                            int z = a * stride[0] - pad[0] + i * dilation[0], r = b * stride[1] - pad[1] + j * dilation[1], q = e * stride[2] - pad[2] + l * dilation[2];
+                            if (z < 0 || r < 0 || q < 0 || z >= xs[2] || r >= xs[3] || q >= xs[4]) continue;
+                            sum += x[(((n * xs[1] + ch) * xs[2] + z) * xs[3] + r) * xs[4] + q] * w[(((k * ws[1] + ch) * ws[2] + i) * ws[3] + j) * ws[4] + l];
+                        }
+                    y[(((n * ws[0] + k) * o[0] + a) * o[1] + b) * o[2] + e] = sum;
+                }
+        return y;
+    }
+
+    [Fact]
+    public void Three_d_convolution_pooling_and_transposed_convolution_match_their_definitions()
+    {
+        var rng = new Generator(29);
+        var x = Tensor.Rand([1, 2, 5, 4, 6], -1, 1, DType.Float64, rng);
+        var w = Tensor.Rand([3, 2, 2, 3, 2], -1, 1, DType.Float64, rng);
+        string conv = Save(13, ["x", "w"], "y", Node("Conv", ["x", "w"], ["y"], Ints("strides", 2, 1, 2), Ints("pads", 1, 1, 0, 1, 1, 0), Ints("dilations", 2, 1, 1)));
+        var model = OnnxModel.Load(conv);
+        var y = model.Run(new Variable(x), new Variable(w))[0];
+        var expected = NaiveConv3d(x.ToArray<double>(), [1, 2, 5, 4, 6], w.ToArray<double>(), [3, 2, 2, 3, 2], [2, 1, 2], [1, 1, 0], [2, 1, 1], out var ys);
+        Assert.Equal(ys, y.Shape.ToArray());
+        var got = Values(y);
+        for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 10);
+        GradCheck.Assert(v => model.Run(v[0], v[1])[0], [x, w], name: "Conv 3-D");
+        // ConvTranspose 3-D is conv's adjoint: ⟨convT(z), x⟩ = ⟨z, conv(x)⟩ with the same attributes
+        string convT = Save(13, ["z", "w"], "y", Node("ConvTranspose", ["z", "w"], ["y"], Ints("strides", 2, 1, 2), Ints("pads", 1, 1, 0, 1, 1, 0), Ints("dilations", 2, 1, 1),
+            Ints("output_padding", 0, 0, 0)));
+        var wt = Tensor.Rand([3, 2, 2, 3, 2], -1, 1, DType.Float64, rng);   // [C_in = 3, C_out = 2, …]
+        var z = Tensor.Rand([.. ys], -1, 1, DType.Float64, rng);
+        var transposed = OnnxModel.Load(convT).Run(new Variable(z), new Variable(wt))[0];
+        Assert.Equal(x.Shape.ToArray(), transposed.Shape.ToArray());
+        double left = transposed.Data.Mul(x).Sum().ToArray<double>()[0];
+        double right = model.Run(new Variable(x), new Variable(wt))[0].Data.Mul(z).Sum().ToArray<double>()[0];
+        Assert.Equal(right, left, 9);
+        // pooling: max and average (padding excluded and included) against the window's definition
+        foreach (var (op, include) in new[] { ("MaxPool", 0), ("AveragePool", 0), ("AveragePool", 1) })
+        {
+            var pool = OnnxModel.Load(Save(13, ["x"], "y", Node(op, ["x"], ["y"], Ints("kernel_shape", 2, 3, 2), Ints("strides", 2, 1, 2), Ints("pads", 1, 1, 0, 1, 1, 1),
+                Int("count_include_pad", include))));
+            var py = pool.Forward(new Variable(x));
+            var xv = x.ToArray<double>();
+            var pv = Values(py);
+            var shape = py.Shape.ToArray();
+            for (int ch = 0; ch < 2; ch++)
+                for (int a = 0; a < shape[2]; a++) for (int b = 0; b < shape[3]; b++) for (int e = 0; e < shape[4]; e++)
+                {
+                    double best = double.NegativeInfinity, sum = 0;
+                    int count = 0;
+                    for (int i = 0; i < 2; i++) for (int j = 0; j < 3; j++) for (int l = 0; l < 2; l++)
+                    {
+                        int zz = a * 2 - 1 + i, r = b - 1 + j, q = e * 2 + l;
+                        if (zz < 0 || r < 0 || q < 0 || zz >= 5 || r >= 4 || q >= 6) continue;
+                        double v = xv[((ch * 5 + zz) * 4 + r) * 6 + q];
+                        best = Math.Max(best, v);
+                        sum += v;
+                        count++;
+                    }
+                    double want = op == "MaxPool" ? best : sum / (include == 1 ? 12 : count);
+                    Assert.Equal(want, pv[((ch * shape[2] + a) * shape[3] + b) * shape[4] + e], 10);
+                }
         }
     }
 
