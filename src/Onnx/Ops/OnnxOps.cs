@@ -36,6 +36,7 @@ internal static partial class OnnxOps
         RegisterGridSample(ops);
         RegisterSpectral(ops);
         RegisterRoiAlign(ops);
+        RegisterNewer(ops);
         return ops;
     }
 

@@ -403,6 +403,64 @@ public sealed class OnnxOpsetTests : IDisposable
     }
 
     [Fact]
+    public void Newer_ops_match_their_definitions_and_gradients()
+    {
+        var rng = new Generator(31);
+        var x = Tensor.Rand([2, 4, 3, 3], -1, 1, DType.Float64, rng);
+        var xv = x.ToArray<double>();
+        // GroupNormalization: 2 groups of 2 channels; opset 18 scales per group, 21 per channel
+        foreach (var (opset, scale) in new[] { (18, new double[] { 2, -1 }), (21, new double[] { 2, 2, -1, -1 }) })
+        {
+            var gn = OnnxModel.Load(Save(opset, ["x", "s", "b"], "y", Node("GroupNormalization", ["x", "s", "b"], ["y"], Int("num_groups", 2))));
+            var bias = opset == 18 ? new double[] { 0.5, 0 } : [0.5, 0.5, 0, 0];
+            var y = Values(gn.Run(new Variable(x), new Variable(Tensor.FromArray(scale)), new Variable(Tensor.FromArray(bias)))[0]);
+            for (int n = 0; n < 2; n++)
+                for (int g = 0; g < 2; g++)
+                {
+                    var part = Enumerable.Range(0, 18).Select(i => xv[n * 36 + g * 18 + i]).ToArray();
+                    double mean = part.Average(), variance = part.Select(v => (v - mean) * (v - mean)).Average();
+                    for (int i = 0; i < 18; i++)
+                        Assert.Equal((part[i] - mean) / Math.Sqrt(variance + 1e-5) * (g == 0 ? 2 : -1) + (g == 0 ? 0.5 : 0), y[n * 36 + g * 18 + i], 9);
+                }
+            GradCheck.Assert(v => gn.Run(v[0], v[1], v[2])[0], [x, Tensor.FromArray(scale), Tensor.FromArray(bias)], name: $"GroupNormalization {opset}");
+        }
+        // LpPool (p = 2, 2×2, stride 1, pad 1 on top and left) and GlobalLpPool (p = 3)
+        var lp = OnnxModel.Load(Save(18, ["x"], "y", Node("LpPool", ["x"], ["y"], Ints("kernel_shape", 2, 2), Ints("pads", 1, 1, 0, 0), Int("p", 2))));
+        var pooled = lp.Forward(new Variable(x));
+        Assert.Equal([2, 4, 3, 3], pooled.Shape.ToArray());
+        var pv = Values(pooled);
+        for (int plane = 0; plane < 8; plane++)
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                {
+                    double sum = 0;
+                    for (int a = i - 1; a <= i; a++) for (int b = j - 1; b <= j; b++) if (a >= 0 && b >= 0) sum += xv[plane * 9 + a * 3 + b] * xv[plane * 9 + a * 3 + b];
+                    Assert.Equal(Math.Sqrt(sum), pv[plane * 9 + i * 3 + j], 9);
+                }
+        GradCheck.Assert(v => lp.Run(v[0])[0], [x], name: "LpPool");
+        var glp = OnnxModel.Load(Save(18, ["x"], "y", Node("GlobalLpPool", ["x"], ["y"], Int("p", 3))));
+        Assert.Equal(Math.Cbrt(Enumerable.Range(0, 9).Sum(i => Math.Pow(Math.Abs(xv[i]), 3))), Values(glp.Forward(new Variable(x)))[0], 9);
+        var lpn = OnnxModel.Load(Save(18, ["x"], "y", Node("LpNormalization", ["x"], ["y"], Int("axis", 1))));
+        var normalized = Values(lpn.Forward(new Variable(x)));
+        double norm0 = Math.Sqrt(Enumerable.Range(0, 4).Sum(ch => xv[ch * 9] * xv[ch * 9]));
+        Assert.Equal(xv[9] / norm0, normalized[9], 9);
+        // CenterCropPad: height 3 → 1 (the middle row), width 3 → 5 (one zero each side)
+        var ccp = OnnxModel.Load(Save(18, ["x", "shape"], "y", Node("CenterCropPad", ["x", "shape"], ["y"], Ints("axes", 2, 3))));
+        var cropped = ccp.Run(new Variable(x), new Variable(Tensor.FromArray(new long[] { 1, 5 })))[0];
+        Assert.Equal([2, 4, 1, 5], cropped.Shape.ToArray());
+        Assert.Equal([0, xv[3], xv[4], xv[5], 0], Values(cropped)[..5]);
+        // AffineGrid of the identity, then GridSample: the input comes back
+        var identity = OnnxModel.Load(Save(20, ["x", "theta", "size"], "y",
+            Node("AffineGrid", ["theta", "size"], ["grid"]), Node("GridSample", ["x", "grid"], ["y"], Str("mode", "linear"))));
+        var theta = Tensor.FromArray(new double[] { 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0 }).Reshape(2, 2, 3);
+        var back = identity.Run(new Variable(x), new Variable(theta), new Variable(Tensor.FromArray(new long[] { 2, 4, 3, 3 })))[0];
+        var bv = Values(back);
+        for (int i = 0; i < xv.Length; i++) Assert.Equal(xv[i], bv[i], 9);
+        var bits = OnnxModel.Load(Save(18, ["a", "b"], "y", Node("BitwiseXor", ["a", "b"], ["y"])));
+        Assert.Equal([6, 0, -1], bits.Run(new Variable(Tensor.FromArray(new long[] { 5, 7, 0 })), new Variable(Tensor.FromArray(new long[] { 3, 7, -1 })))[0].Data.ToArray<long>().Select(v => (double)v));
+    }
+
+    [Fact]
     public void Gradients_through_imported_ops_match_finite_differences()
     {
         // one graph through many of the new ops; every step a Variable, so GradCheck sees the whole chain
