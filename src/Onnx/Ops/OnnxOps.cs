@@ -37,16 +37,21 @@ internal static partial class OnnxOps
         RegisterSpectral(ops);
         RegisterRoiAlign(ops);
         RegisterNewer(ops);
+        RegisterContrib(ops);
         return ops;
     }
 
     /// <summary>The op types of the default domain the importer runs.</summary>
-    public static IReadOnlyCollection<string> Names => s_ops.Keys;
+    public static IReadOnlyCollection<string> Names { get; } = [.. s_ops.Keys.Where(k => !k.Contains('.'))];
+
+    /// <summary>The ops of other domains the importer runs, as "domain.op".</summary>
+    public static IReadOnlyCollection<string> OtherDomains { get; } = [.. s_ops.Keys.Where(k => k.Contains('.'))];
 
     /// <summary>The op for a node of the default domain, or the rewriter's own fused ops; null otherwise.</summary>
     public static OpDef? Find(NodeProto node, IReadOnlyDictionary<string, OpDef>? own = null) =>
         node.Domain is "" or "ai.onnx" ? s_ops.GetValueOrDefault(node.OpType)
-        : own is not null && own.TryGetValue(node.Domain + "." + node.OpType, out var def) ? def : null;
+        : s_ops.TryGetValue(node.Domain + "." + node.OpType, out var def) ? def
+        : own is not null && own.TryGetValue(node.Domain + "." + node.OpType, out var fused) ? fused : null;
 
     /// <summary>True when the node may be computed once at load when its inputs are all constants.</summary>
     public static bool Foldable(NodeProto node) => !s_random.Contains(node.OpType) && !s_control.Contains(node.OpType);
@@ -56,8 +61,15 @@ internal static partial class OnnxOps
     {
         var proto = node.Proto;
         string where = OnnxNode.Describe(proto);
-        if (proto.Domain is not ("" or "ai.onnx")) return $"{where}: ops of domain '{proto.Domain}' are not supported";
-        if (!s_ops.TryGetValue(proto.OpType, out var def)) return $"{where}: the op is not supported";
+        OpDef? def;
+        if (proto.Domain is not ("" or "ai.onnx"))
+        {
+            if (!s_ops.TryGetValue(proto.Domain + "." + proto.OpType, out def))
+                return OtherDomains.Any(k => k.StartsWith(proto.Domain + ".", StringComparison.Ordinal))
+                    ? $"{where}: {proto.Domain}.{proto.OpType} is not supported (of domain '{proto.Domain}', only {string.Join(", ", OtherDomains.Where(k => k.StartsWith(proto.Domain + ".", StringComparison.Ordinal)).Select(k => k[(proto.Domain.Length + 1)..]))} are)"
+                    : $"{where}: ops of domain '{proto.Domain}' are not supported";
+        }
+        else if (!s_ops.TryGetValue(proto.OpType, out def)) return $"{where}: the op is not supported";
         return def.Refuse?.Invoke(node) is { } why ? $"{where}: {why} is not supported (opset {node.Opset})" : null;
     }
 }
