@@ -172,7 +172,7 @@ internal static class OnnxShapes
             {
                 var a = In(0);
                 long[]? axes = node.Opset >= 13 ? Complete(In(1).Values) : node.Ints("axes");
-                if (a.Dims is null || axes is null) return One(new Known(a.Type, null, op == "Squeeze" ? null : null));
+                if (a.Dims is null || axes is null) return One(new Known(a.Type, null, null));
                 if (op == "Unsqueeze")
                 {
                     int rank = a.Dims.Length + axes.Length;
