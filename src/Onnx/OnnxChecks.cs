@@ -131,5 +131,5 @@ internal static class OnnxChecks
         }
     }
 
-    private static string Describe(NodeProto node) => $"{node.OpType} '{(node.Name.Length > 0 ? node.Name : node.Output.FirstOrDefault())}'";
+    private static string Describe(NodeProto node) => OnnxNode.Describe(node);
 }

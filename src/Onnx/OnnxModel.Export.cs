@@ -65,7 +65,7 @@ public sealed partial class OnnxModel
     /// </summary>
     private IEnumerable<NodeProto> Upgrade(NodeProto node, GraphProto target, Func<string, string> rename)
     {
-        string Describe() => $"OnnxExport: {Source}: node {OnnxModel.Describe(node)}";
+        string Describe() => $"OnnxExport: {Source}: node {OnnxNode.Describe(node)}";
         NodeProto Make(string op, IEnumerable<string> inputs, IEnumerable<string> outputs, params AttributeProto[] attributes)
         {
             var n = new NodeProto { OpType = op, Name = outputs.First() };

@@ -279,21 +279,13 @@ public sealed partial class OnnxModel : Module, IStaged
             .Where(p => p is not null).ToList();
         var initializers = graph.Initializer.Select(t => t.Name).ToHashSet();
         foreach (var v in graph.Input.Where(v => !initializers.Contains(v.Name)).Concat(graph.Output))
-            if (v.Type?.TensorType is { } t && t.ElemType != 0 && !s_valueTypes.Contains((TensorProto.Types.DataType)t.ElemType))
+            if (v.Type?.TensorType is { } t && t.ElemType != 0 && OnnxTensors.EngineType((TensorProto.Types.DataType)t.ElemType) is null)
                 problems.Add($"graph {(graph.Output.Contains(v) ? "output" : "input")} '{v.Name}' of type {(TensorProto.Types.DataType)t.ElemType} is not supported (float, double, int32, int64 and bool are)");
             else if (v.Type is { } type && type.ValueCase is not (TypeProto.ValueOneofCase.TensorType or TypeProto.ValueOneofCase.None))
                 problems.Add($"graph {(graph.Output.Contains(v) ? "output" : "input")} '{v.Name}' is a {type.ValueCase}, not a tensor: not supported");
         if (problems.Count > 0)
             throw new OnnxException($"{path}: {problems.Count} node(s) are not supported: {string.Join("; ", problems)}");
     }
-
-    private static readonly HashSet<TensorProto.Types.DataType> s_valueTypes =
-    [
-        TensorProto.Types.DataType.Float, TensorProto.Types.DataType.Double, TensorProto.Types.DataType.Int32,
-        TensorProto.Types.DataType.Int64, TensorProto.Types.DataType.Bool,
-        // read and computed as float32
-        TensorProto.Types.DataType.Float16, TensorProto.Types.DataType.Bfloat16,
-    ];
 
     private static long OpsetOf(ModelProto model) =>
         model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
@@ -523,6 +515,4 @@ public sealed partial class OnnxModel : Module, IStaged
             throw node.Error($"cannot take its inputs {string.Join(" and ", shapes)}: {why}");
         }
     }
-
-    internal static string Describe(NodeProto node) => OnnxNode.Describe(node);
 }

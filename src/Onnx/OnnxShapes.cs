@@ -329,17 +329,9 @@ internal static class OnnxShapes
         return r;
     }
 
-    private static DType? TypeOf(AttributeProto a) => a.Type == AttributeProto.Types.AttributeType.Int ? TypeOf((int)a.I) : null;
+    private static DType? TypeOf(AttributeProto a) => OnnxTensors.EngineType(OnnxTensors.TypeOf(a));
 
-    private static DType? TypeOf(int type) => (TensorProto.Types.DataType)type switch
-    {
-        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 => DType.Float32,
-        TensorProto.Types.DataType.Double => DType.Float64,
-        TensorProto.Types.DataType.Int32 => DType.Int32,
-        TensorProto.Types.DataType.Int64 => DType.Int64,
-        TensorProto.Types.DataType.Bool => DType.Bool,
-        _ => null,
-    };
+    private static DType? TypeOf(int type) => OnnxTensors.EngineType((TensorProto.Types.DataType)type);
 
     /// <summary>A graph input as declared: its type and rank (dims unknown: the caller's tensors decide them).</summary>
     public static Known Declared(ValueInfoProto v) =>

@@ -72,6 +72,22 @@ public static class OnnxTensors
         }
     }
 
+    /// <summary>The engine's type for an ONNX element type (float16 and bfloat16 are computed as float32), or null where it has none.</summary>
+    internal static DType? EngineType(TensorProto.Types.DataType type) => type switch
+    {
+        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 => DType.Float32,
+        TensorProto.Types.DataType.Double => DType.Float64,
+        TensorProto.Types.DataType.Int32 => DType.Int32,
+        TensorProto.Types.DataType.Int64 => DType.Int64,
+        TensorProto.Types.DataType.Bool => DType.Bool,
+        _ => null,
+    };
+
+    /// <summary>The element type a type attribute names: a number from opset 6 (Cast's <c>to</c>), a name such as "FLOAT" before.</summary>
+    internal static TensorProto.Types.DataType TypeOf(AttributeProto a) => a.Type == AttributeProto.Types.AttributeType.String
+        ? Enum.TryParse<TensorProto.Types.DataType>(a.S.ToStringUtf8(), ignoreCase: true, out var parsed) ? parsed : TensorProto.Types.DataType.Undefined
+        : (TensorProto.Types.DataType)a.I;
+
     /// <summary>The most bytes one externally stored tensor may have (a .NET array's limit).</summary>
     private const long MaxExternalBytes = int.MaxValue;
 

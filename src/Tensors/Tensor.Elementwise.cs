@@ -232,8 +232,8 @@ public sealed partial class Tensor
     public Tensor Div(Tensor other) => Binary(BinaryOp.Div, this, other);
     /// <summary>aᵇ elementwise</summary>
     public Tensor Pow(Tensor exponent) => Binary(BinaryOp.Pow, this, exponent);
-    /// <summary>aᵉ</summary>
-    public Tensor Pow(double exponent) => Binary(BinaryOp.Pow, this, exponent);
+    /// <summary>aᵉ (e = 2 as a square: exact and without a power per element)</summary>
+    public Tensor Pow(double exponent) => exponent == 2 && DType.IsFloating() ? Square() : Binary(BinaryOp.Pow, this, exponent);
     /// <summary>Elementwise max(a, b) (PyTorch's <c>maximum</c>); NaN if either is NaN.</summary>
     public Tensor Maximum(Tensor other) => Binary(BinaryOp.Max, this, other);
     /// <summary>Elementwise min(a, b) (PyTorch's <c>minimum</c>); NaN if either is NaN.</summary>

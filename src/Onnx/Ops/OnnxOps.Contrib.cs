@@ -26,12 +26,9 @@ internal static partial class OnnxOps
             var outputs = new List<Variable> { y };
             if (c.Node.WantsOutput(1) || c.Node.WantsOutput(2))
             {
-                var mean = sum.Data.Mean([sum.Rank - 1], keepDim: true);
-                using var centered = sum.Data.Sub(mean);
-                using var variance = centered.Mul(centered).Mean([sum.Rank - 1], keepDim: true);
-                using var std = variance.Add(Tensor.Scalar(eps, variance.DType)).Sqrt();
+                var (mean, inv) = MeanAndInvStd(sum.Data, sum.Rank - 1, eps);
                 outputs.Add(Constant(mean));
-                outputs.Add(Constant(std.Reciprocal()));
+                outputs.Add(Constant(inv));
             }
             if (c.Node.WantsOutput(3))
             {

@@ -246,12 +246,12 @@ internal static partial class OnnxOps
         var (x, y) = Operands(c);
         if (x.DType.IsFloating())
         {
-            // a constant scalar exponent (LayerNorm's x², written by exporters as Pow(x, 2)): x·x and x are exact and cheap
+            // a constant scalar exponent (LayerNorm's x², written by exporters as Pow(x, 2)): the scalar power, where 2 is a square
             if (!y.RequiresGrad && y.Data.Numel == 1 && y.Rank <= x.Rank)
             {
                 double e = y.Data.To(DType.Float64).Reshape(-1).ToArray<double>()[0];
-                var shape = Broadcast(c, x.Shape.ToArray(), y.Shape.ToArray());
-                var r = e switch { 1 => x, 2 => x * x, _ => x.Pow(e) };
+                var shape = Broadcast(c, x.Shape, y.Shape);
+                var r = x.Pow(e);
                 return [shape.SequenceEqual(r.Shape.ToArray()) ? r : r.Reshape(shape)];
             }
             return [y.DType == x.DType ? x.Pow(y) : x.Pow(Constant(y.Data.To(x.DType)))];
@@ -269,7 +269,7 @@ internal static partial class OnnxOps
         if (a.DType != b.DType) throw c.Error($"the operands are {a.DType.Name()} and {b.DType.Name()}; ONNX requires one type");
         bool fmod = c.Int("fmod", 0) != 0;
         if (!fmod && a.DType.IsFloating()) throw c.Error("fmod=0 is for integers; floating inputs need fmod=1");
-        var shape = Broadcast(c, a.Shape.ToArray(), b.Shape.ToArray());
+        var shape = Broadcast(c, a.Shape, b.Shape);
         using var ae = a.Data.Expand(shape).Contiguous();
         using var be = b.Data.Expand(shape).Contiguous();
         Tensor result;
@@ -302,19 +302,8 @@ internal static partial class OnnxOps
         using (result) return [Constant(result.To(a.Device))];
     }
 
-    /// <summary>The numpy broadcast of two shapes.</summary>
-    internal static int[] Broadcast(OnnxCall c, IReadOnlyList<int> a, IReadOnlyList<int> b)
-    {
-        int rank = Math.Max(a.Count, b.Count);
-        var shape = new int[rank];
-        for (int i = 0; i < rank; i++)
-        {
-            int x = i - (rank - a.Count) >= 0 ? a[i - (rank - a.Count)] : 1;
-            int y = i - (rank - b.Count) >= 0 ? b[i - (rank - b.Count)] : 1;
-            shape[i] = x == y || y == 1 ? x : x == 1 ? y : throw c.Error($"shapes {Errors.Shape([.. a])} and {Errors.Shape([.. b])} do not broadcast");
-        }
-        return shape;
-    }
+    /// <summary>The numpy broadcast of two shapes (the engine's rule; its error names this node's op).</summary>
+    internal static int[] Broadcast(OnnxCall c, ReadOnlySpan<int> a, ReadOnlySpan<int> b) => Tensor.BroadcastShapes(c.Node.OpType, a, b);
 
     /// <summary>A function applied to every value on the CPU (ops with no kernel of their own, on small tensors).</summary>
     private static Tensor Map(Tensor t, Func<double, double> f)

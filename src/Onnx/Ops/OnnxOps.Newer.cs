@@ -90,7 +90,7 @@ internal static partial class OnnxOps
     {
         var (a, b) = (c.X(0).Data, c.X(1).Data);
         if (!a.DType.IsInteger() || a.DType != b.DType) throw c.Error($"{c.Node.OpType} takes two integer tensors of one type, not {a.DType.Name()} and {b.DType.Name()}");
-        var shape = Broadcast(c, a.Shape.ToArray(), b.Shape.ToArray());
+        var shape = Broadcast(c, a.Shape, b.Shape);
         var x = a.Expand(shape).Contiguous().To(DType.Int64).ToArray<long>();
         var y = b.Expand(shape).Contiguous().To(DType.Int64).ToArray<long>();
         for (int i = 0; i < x.Length; i++) x[i] = op(x[i], y[i]);
@@ -128,7 +128,7 @@ internal static partial class OnnxOps
         if (x.Rank < 3) throw c.Error($"the input must be [N, C, …] with spatial dims, not {Errors.Shape(x.Shape)}");
         int n = x.Shape[0], channels = x.Shape[1];
         if (groups < 1 || channels % groups != 0) throw c.Error($"num_groups {groups} does not divide {channels} channels");
-        var grouped = Standardize(x.Reshape(n, groups, -1), [2], c.Float("epsilon", 1e-5f)).Reshape([.. x.Shape]);
+        var grouped = Standardize(x.Reshape(n, groups, -1), 2, c.Float("epsilon", 1e-5f)).Reshape([.. x.Shape]);
         // opset 18 gives scale and bias per group, opset 21 per channel
         Variable PerChannel(Variable v, string what)
         {

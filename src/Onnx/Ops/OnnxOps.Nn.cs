@@ -38,8 +38,7 @@ internal static partial class OnnxOps
         {
             var x = c.X(0);
             if (x.Rank < 3) throw c.Error($"the input must be [N, C, …] with spatial dims, not {Errors.Shape(x.Shape)}");
-            int[] axes = [.. Enumerable.Range(2, x.Rank - 2)];
-            var y = Standardize(x, axes, c.Float("epsilon", 1e-5f));
+            var y = Standardize(x, 2, c.Float("epsilon", 1e-5f));
             var channel = Enumerable.Repeat(1, x.Rank).ToArray();
             channel[1] = x.Shape[1];
             return [y * c.X(1).Reshape(channel) + c.X(2).Reshape(channel)];
@@ -137,13 +136,8 @@ internal static partial class OnnxOps
         return y.Reshape([.. x.Shape]);
     }
 
-    /// <summary>(x − mean) / √(var + ε) over <paramref name="axes"/> (population variance).</summary>
-    private static Variable Standardize(Variable x, int[] axes, double eps)
-    {
-        var centered = x - x.Mean(axes, keepDim: true);
-        var variance = (centered * centered).Mean(axes, keepDim: true);
-        return centered / (variance + eps).Sqrt();
-    }
+    /// <summary>(x − mean) / √(var + ε) over the dims from <paramref name="axis"/> on: the engine's LayerNorm without scale and bias.</summary>
+    private static Variable Standardize(Variable x, int axis, double eps) => Functional.LayerNorm(x, x.Shape[axis..].ToArray(), null, null, eps);
 
     private static Variable[] LayerNormalization(OnnxCall c)
     {
@@ -158,19 +152,23 @@ internal static partial class OnnxOps
             y = Functional.LayerNorm(x, normalized, scale, bias, eps);
         else
         {
-            y = Standardize(x, [.. Enumerable.Range(axis, x.Rank - axis)], eps) * scale;
+            y = Standardize(x, axis, eps) * scale;
             if (bias is not null) y += bias;
         }
         if (!c.Node.WantsOutput(1) && !c.Node.WantsOutput(2)) return [y];
         // the optional statistics: mean and 1/√(var + ε), with the normalized dims kept as 1
-        int[] axes = [.. Enumerable.Range(axis, x.Rank - axis)];
-        var mean = x.Data.Mean(axes, keepDim: true);
-        using var centered = x.Data.Sub(mean);
-        using var sq = centered.Mul(centered);
-        using var variance = sq.Mean(axes, keepDim: true);
-        using var std = variance.Add(Tensor.Scalar(eps, variance.DType)).Sqrt();
-        var inv = std.Reciprocal();
+        var (mean, inv) = MeanAndInvStd(x.Data, axis, eps);
         return [y, Constant(mean), Constant(inv)];
+    }
+
+    /// <summary>The mean and 1/√(var + ε) over the dims from <paramref name="axis"/> on (kept as size 1): LayerNorm's optional outputs.</summary>
+    internal static (Tensor Mean, Tensor InvStd) MeanAndInvStd(Tensor x, int axis, double eps)
+    {
+        int[] axes = [.. Enumerable.Range(axis, x.Rank - axis)];
+        var mean = x.Mean(axes, keepDim: true);
+        using var variance = x.Var(axes, correction: 0, keepDim: true);
+        using var std = variance.Add(Tensor.Scalar(eps, variance.DType)).Sqrt();
+        return (mean, std.Reciprocal());
     }
 
     private static Variable[] BatchNormalization(OnnxCall c) => BatchNorm(c, c.X(0), 1);

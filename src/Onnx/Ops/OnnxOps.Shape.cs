@@ -391,24 +391,36 @@ internal static partial class OnnxOps
         var xs = x.Shape.ToArray();
         int batch = xs[..b].Aggregate(1, (p, d) => p * d), inner = xs[(b + k)..].Aggregate(1, (p, d) => p * d);
         int perBatch = xs[b..(b + k)].Aggregate(1, (p, d) => p * d);
-        var values = idx.To(DType.Int64).ToArray<long>();
-        int tuples = values.Length / k, tuplesPerBatch = tuples / batch;
+        var rows = TupleRows(c, idx, xs, b, perBatch, batch);
+        var flat = x.Reshape(batch * perBatch, inner);
+        var picked = Take(flat, 0, Tensor.FromArray(rows));
+        return [picked.Reshape([.. idx.Shape.ToArray()[..^1], .. xs[(b + k)..]])];
+    }
+
+    /// <summary>
+    /// GatherND's and ScatterND's index tuples (the last dim of <paramref name="index"/>, k values each, naming dims
+    /// <paramref name="batchDims"/> to + k of <paramref name="shape"/>) as rows of the data viewed [batch · rows per batch, rest]:
+    /// negative indices count from the end, and each is checked.
+    /// </summary>
+    private static long[] TupleRows(OnnxCall c, Tensor index, int[] shape, int batchDims, int rowsPerBatch, int batches)
+    {
+        int k = index.Shape[^1];
+        var values = index.To(DType.Int64).ToArray<long>();
+        int tuples = values.Length / Math.Max(k, 1), perBatch = Math.Max(tuples / Math.Max(batches, 1), 1);
         var rows = new long[tuples];
         for (int t = 0; t < tuples; t++)
         {
             long offset = 0;
             for (int j = 0; j < k; j++)
             {
-                long v = values[t * k + j], dim = xs[b + j];
+                long v = values[t * k + j], dim = shape[batchDims + j];
                 if (v < 0) v += dim;
                 if (v < 0 || v >= dim) throw c.Error($"index {values[t * k + j]} is out of range for an axis of {dim}");
                 offset = offset * dim + v;
             }
-            rows[t] = t / tuplesPerBatch * perBatch + offset;
+            rows[t] = t / perBatch * rowsPerBatch + offset;
         }
-        var flat = x.Reshape(batch * perBatch, inner);
-        var picked = Take(flat, 0, Tensor.FromArray(rows));
-        return [picked.Reshape([.. idx.Shape.ToArray()[..^1], .. xs[(b + k)..]])];
+        return rows;
     }
 
     private static Variable[] ScatterElements(OnnxCall c)
@@ -489,21 +501,8 @@ internal static partial class OnnxOps
         if (k > x.Rank) throw c.Error($"index tuples of {k} for data {Errors.Shape(x.Shape)}");
         var xs = x.Shape.ToArray();
         int inner = xs[k..].Aggregate(1, (p, d) => p * d), rowsTotal = xs[..k].Aggregate(1, (p, d) => p * d);
-        var values = idx.To(DType.Int64).ToArray<long>();
-        int tuples = values.Length / Math.Max(k, 1);
-        var rows = new long[tuples];
-        for (int t = 0; t < tuples; t++)
-        {
-            long offset = 0;
-            for (int j = 0; j < k; j++)
-            {
-                long v = values[t * k + j], dim = xs[j];
-                if (v < 0) v += dim;
-                if (v < 0 || v >= dim) throw c.Error($"index {values[t * k + j]} is out of range for an axis of {dim}");
-                offset = offset * dim + v;
-            }
-            rows[t] = offset;
-        }
+        var rows = TupleRows(c, idx, xs, 0, rowsTotal, 1);
+        int tuples = rows.Length;
         var flat = x.Reshape(rowsTotal, inner);
         using var rowIndex = Tensor.FromArray(rows).Reshape(tuples, 1);
         var spread = rowIndex.Expand(tuples, inner).Contiguous().To(x.Device);
@@ -601,13 +600,12 @@ internal static partial class OnnxOps
     }
 
     /// <summary>For a type attribute naming float16 (false) or bfloat16 (true): which; null for other types.</summary>
-    private static bool? Sixteen(AttributeProto a)
+    private static bool? Sixteen(AttributeProto a) => OnnxTensors.TypeOf(a) switch
     {
-        var type = a.Type == AttributeProto.Types.AttributeType.String
-            ? Enum.TryParse<TensorProto.Types.DataType>(a.S.ToStringUtf8(), ignoreCase: true, out var parsed) ? parsed : TensorProto.Types.DataType.Undefined
-            : (TensorProto.Types.DataType)a.I;
-        return type switch { TensorProto.Types.DataType.Float16 => false, TensorProto.Types.DataType.Bfloat16 => true, _ => null };
-    }
+        TensorProto.Types.DataType.Float16 => false,
+        TensorProto.Types.DataType.Bfloat16 => true,
+        _ => null,
+    };
 
     /// <summary>x's values rounded to float16 (or bfloat16, to nearest even), as float32: x + (round(x) − x) with the difference constant.</summary>
     private static Variable RoundTo16(Variable x, bool brain)
@@ -633,19 +631,8 @@ internal static partial class OnnxOps
     /// <summary>The engine dtype for an ONNX type attribute (an int from opset 6, a string before); the reason when there is none.</summary>
     private static string? TryDType(AttributeProto a, out DType dtype)
     {
-        dtype = DType.Float32;
-        var type = a.Type == AttributeProto.Types.AttributeType.String
-            ? Enum.TryParse<TensorProto.Types.DataType>(a.S.ToStringUtf8(), ignoreCase: true, out var parsed) ? parsed : TensorProto.Types.DataType.Undefined
-            : (TensorProto.Types.DataType)a.I;
-        switch (type)
-        {
-            case TensorProto.Types.DataType.Float: dtype = DType.Float32; return null;
-            case TensorProto.Types.DataType.Double: dtype = DType.Float64; return null;
-            case TensorProto.Types.DataType.Int32: dtype = DType.Int32; return null;
-            case TensorProto.Types.DataType.Int64: dtype = DType.Int64; return null;
-            case TensorProto.Types.DataType.Bool: dtype = DType.Bool; return null;
-            case TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16: dtype = DType.Float32; return null;
-            default: return $"element type {type} (float, double, int32, int64 and bool are)";
-        }
+        var type = OnnxTensors.TypeOf(a);
+        dtype = OnnxTensors.EngineType(type) ?? DType.Float32;
+        return OnnxTensors.EngineType(type) is null ? $"element type {type} (float, double, int32, int64 and bool are)" : null;
     }
 }
