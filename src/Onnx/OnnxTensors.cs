@@ -108,6 +108,8 @@ public static class OnnxTensors
                 ? n : throw new OnnxException($"{what}: external data {key} '{v}' is not a non-negative integer");
         }
         long offset = Math.Max(Number("offset"), 0), length = Number("length");
+        if (location.IndexOfAny([.. Path.GetInvalidPathChars(), '\0']) >= 0)
+            throw new OnnxException($"{what}: external data location '{location.Replace("\0", "\\0")}' is not a file name");
         string root = Path.GetFullPath(directory);
         string path = Path.GetFullPath(Path.Combine(root, location));
         if (Path.IsPathRooted(location) || !path.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))

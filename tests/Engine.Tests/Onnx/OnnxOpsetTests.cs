@@ -267,6 +267,31 @@ public sealed class OnnxOpsetTests : IDisposable
     }
 
     [Fact]
+    public void External_data_descriptors_of_any_content_load_or_fail_typed()
+    {
+        // seeded random locations, offsets and lengths: traversal, absolute paths, huge and negative numbers, junk
+        File.WriteAllBytes(Path.Combine(_dir, "data.bin"), new byte[64]);
+        Directory.CreateDirectory(Path.Combine(_dir, "sub"));
+        string[] locations = ["data.bin", "./data.bin", "sub/../data.bin", "../data.bin", "/etc/hostname", "sub", "", "data.bin\0x", "nope.bin", "sub/../../x"];
+        string[] numbers = ["0", "8", "16", "63", "64", "65", "-1", "9223372036854775807", "18446744073709551616", "1e3", " 4", "x", ""];
+        var rng = new Random(41);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Save(13, ["x"], "y", Node("MatMul", ["x", "w"], ["y"]))));
+        for (int i = 0; i < 400; i++)
+        {
+            var t = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float, DataLocation = TensorProto.Types.DataLocation.External };
+            t.Dims.AddRange([rng.Next(0, 5), rng.Next(0, 5)]);
+            foreach (var key in new[] { "location", "offset", "length", "checksum" }.Where(_ => rng.Next(4) > 0))
+                t.ExternalData.Add(new StringStringEntryProto { Key = key, Value = key == "location" ? locations[rng.Next(locations.Length)] : numbers[rng.Next(numbers.Length)] });
+            var m = model.Clone();
+            m.Graph.Initializer.Add(t);
+            string path = Path.Combine(_dir, "fuzz.onnx");
+            File.WriteAllBytes(path, m.ToByteArray());
+            try { OnnxModel.Load(path); }
+            catch (OnnxException) { }
+        }
+    }
+
+    [Fact]
     public void Float16_weights_are_read_as_float32_and_casts_to_float16_round()
     {
         var half = new TensorProto { Name = "w", DataType = (int)TensorProto.Types.DataType.Float16 };
