@@ -187,13 +187,15 @@ public abstract class Function
     /// <summary>The first stack frame outside the engine's own assemblies, as file:line.</summary>
     private static string? FindCallSite()
     {
-        var engine = typeof(Function).Assembly;
-        var tensors = typeof(Tensor).Assembly;
+        // DiagnosticMethodInfo rather than StackFrame.GetMethod: it works in trimmed and NativeAOT apps
+        string? engine = typeof(Function).Assembly.GetName().Name, tensors = typeof(Tensor).Assembly.GetName().Name;
         foreach (var frame in new StackTrace(fNeedFileInfo: true).GetFrames())
         {
-            var asm = frame.GetMethod()?.DeclaringType?.Assembly;
-            if (asm == engine || asm == tensors) continue;
-            return frame.GetFileName() is { } file ? $"{file}:{frame.GetFileLineNumber()}" : frame.GetMethod()?.ToString();
+            var method = DiagnosticMethodInfo.Create(frame);
+            if (method is null) continue;
+            string assembly = new System.Reflection.AssemblyName(method.DeclaringAssemblyName).Name ?? "";
+            if (assembly == engine || assembly == tensors) continue;
+            return frame.GetFileName() is { } file ? $"{file}:{frame.GetFileLineNumber()}" : $"{method.DeclaringTypeName}.{method.Name}";
         }
         return null;
     }

@@ -5,6 +5,7 @@ using Engine.Data;
 using Engine.Layers;
 using Engine.Onnx;
 using Engine.Optim;
+using Engine.Plots;
 using Engine.Training;
 
 namespace Engine.Cli;

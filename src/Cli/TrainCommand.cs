@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Engine.Data;
 using Engine.Layers;
+using Engine.Plots;
 using Engine.Training;
 
 namespace Engine.Cli;

@@ -2,9 +2,10 @@ namespace Engine.Data;
 
 /// <summary>
 /// Fashion-MNIST (Zalando Research, MIT licence): 28×28 greyscale images of clothing in 10 classes,
-/// stored as four IDX files. The repository embeds a class-balanced subset (10,000 train + 2,000
-/// test) in <c>data/fashion-mnist-subset/</c>; Debian's <c>dataset-fashion-mnist</c> package installs
-/// the full 60,000 + 10,000 in <see cref="DebianDirectory"/>.
+/// stored as four IDX files. This assembly embeds a class-balanced subset (10,000 train + 2,000
+/// test, 5.2 MB gzipped; the repository keeps it in <c>data/fashion-mnist-subset/</c>), so
+/// <see cref="LoadTrain"/> and <see cref="LoadTest"/> work from any project with no files around;
+/// Debian's <c>dataset-fashion-mnist</c> package installs the full 60,000 + 10,000 in <see cref="DebianDirectory"/>.
 /// </summary>
 public static class FashionMnist
 {
@@ -37,29 +38,54 @@ public static class FashionMnist
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     /// <summary>
-    /// The training split of the IDX files in <paramref name="directory"/> (the embedded subset when
-    /// null): images as float32 [N, 1, 28, 28] in [0, 1], labels int64 [N]. The caller disposes the dataset.
+    /// The training split of the IDX files in <paramref name="directory"/>, or of the subset embedded in
+    /// this assembly when null: images as float32 [N, 1, 28, 28] in [0, 1], labels int64 [N]. The caller
+    /// disposes the dataset.
     /// </summary>
-    public static TensorDataset LoadTrain(string? directory = null) =>
-        LoadSplit(directory ?? SubsetDirectory(), TrainImagesFile, TrainLabelsFile);
+    public static TensorDataset LoadTrain(string? directory = null) => directory is null
+        ? LoadEmbedded(TrainImagesFile, TrainLabelsFile)
+        : LoadSplit(directory, TrainImagesFile, TrainLabelsFile);
 
-    /// <summary>The test split of the IDX files in <paramref name="directory"/> (the embedded subset when null).</summary>
-    public static TensorDataset LoadTest(string? directory = null) =>
-        LoadSplit(directory ?? SubsetDirectory(), TestImagesFile, TestLabelsFile);
+    /// <summary>The test split of the IDX files in <paramref name="directory"/>, or of the embedded subset when null.</summary>
+    public static TensorDataset LoadTest(string? directory = null) => directory is null
+        ? LoadEmbedded(TestImagesFile, TestLabelsFile)
+        : LoadSplit(directory, TestImagesFile, TestLabelsFile);
+
+    /// <summary>The names of the embedded subset's files, as resources of this assembly (the standard names with <c>.gz</c>).</summary>
+    public static IReadOnlyList<string> EmbeddedFiles { get; } =
+        [TrainImagesFile + ".gz", TrainLabelsFile + ".gz", TestImagesFile + ".gz", TestLabelsFile + ".gz"];
+
+    /// <summary>One embedded subset file (a name from <see cref="EmbeddedFiles"/>) as a read-only stream; the caller disposes it.</summary>
+    public static Stream OpenEmbedded(string name) =>
+        typeof(FashionMnist).Assembly.GetManifestResourceStream(ResourcePrefix + name)
+        ?? throw new DataException($"{name}: not one of the embedded Fashion-MNIST files ({string.Join(", ", EmbeddedFiles)})");
+
+    private const string ResourcePrefix = "fashion-mnist-subset/";
+
+    private static TensorDataset LoadEmbedded(string images, string labels)
+    {
+        using var imageStream = OpenEmbedded(images + ".gz");
+        using var labelStream = OpenEmbedded(labels + ".gz");
+        string imageName = $"embedded {images}.gz", labelName = $"embedded {labels}.gz";
+        var (imageData, dims) = IdxReader.Read(imageStream, imageName, IdxReader.ImagesMagic, "image");
+        var (labelData, _) = IdxReader.Read(labelStream, labelName, IdxReader.LabelsMagic, "label");
+        return Build(new IdxImages(imageData, dims[0], dims[1], dims[2]), labelData, imageName, labelName);
+    }
 
     /// <summary>
     /// Reads an image file and a label file into a dataset, checking that their counts agree and
     /// that every label names one of the 10 classes.
     /// </summary>
-    public static TensorDataset Load(string imagesPath, string labelsPath)
+    public static TensorDataset Load(string imagesPath, string labelsPath) =>
+        Build(IdxReader.ReadImageBytes(imagesPath), IdxReader.ReadLabelBytes(labelsPath), imagesPath, labelsPath);
+
+    private static TensorDataset Build(IdxImages images, byte[] labels, string imagesName, string labelsName)
     {
-        var labels = IdxReader.ReadLabelBytes(labelsPath);
-        var images = IdxReader.ReadImageBytes(imagesPath);
         if (images.Count != labels.Length)
-            throw new DataException($"{imagesPath} x {labelsPath}: {images.Count} images but {labels.Length} labels: the counts must agree");
+            throw new DataException($"{imagesName} x {labelsName}: {images.Count} images but {labels.Length} labels: the counts must agree");
         for (int i = 0; i < labels.Length; i++)
             if (labels[i] >= ClassNames.Count)
-                throw new DataException($"{labelsPath}: label {labels[i]} at index {i}: labels must be 0 … {ClassNames.Count - 1}");
+                throw new DataException($"{labelsName}: label {labels[i]} at index {i}: labels must be 0 … {ClassNames.Count - 1}");
         var values = new long[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         return new TensorDataset(images.ToTensor(), Tensor.FromArray(values));
@@ -87,9 +113,9 @@ public static class FashionMnist
         Directory.Exists(directory) && new[] { TrainImagesFile, TrainLabelsFile }.All(n => File.Exists(Path.Combine(directory, n)) || File.Exists(Path.Combine(directory, n + ".gz")));
 
     /// <summary>
-    /// The embedded subset's folder: the first <c>data/fashion-mnist-subset</c> holding the training
-    /// images found walking up from <see cref="AppContext.BaseDirectory"/> and then from the current
-    /// directory; null when there is none (an installed tool run outside the repository).
+    /// The repository's copy of the subset: the first <c>data/fashion-mnist-subset</c> holding the
+    /// training images found walking up from <see cref="AppContext.BaseDirectory"/> and then from the
+    /// current directory; null outside the repository (where the embedded copy serves).
     /// </summary>
     public static string? FindSubsetDirectory()
     {
@@ -105,7 +131,7 @@ public static class FashionMnist
         return null;
     }
 
-    /// <summary>The embedded subset's folder; a <see cref="DataException"/> saying where it looked when it is not found.</summary>
+    /// <summary>The repository's copy of the subset; a <see cref="DataException"/> saying where it looked when it is not found.</summary>
     public static string SubsetDirectory() =>
         FindSubsetDirectory() ?? throw new DataException(
             $"{SubsetRelativeDirectory}: the embedded Fashion-MNIST subset was not found above {AppContext.BaseDirectory} " +

@@ -79,25 +79,31 @@ public static class IdxReader
         {
             throw new DataException($"{path}: cannot be opened: {e.Message}");
         }
-        using (file)
+        using (file) return Read(file, path, magic, kind);
+    }
+
+    /// <summary>
+    /// Reads IDX data (raw or gzipped) from a seekable <paramref name="file"/>; <paramref name="name"/>
+    /// names it in messages.
+    /// </summary>
+    internal static (byte[] Data, int[] Dims) Read(Stream file, string name, int magic, string kind)
+    {
+        long fileLength = file.Length;
+        Span<byte> gzipTag = stackalloc byte[2];
+        bool gzip = file.ReadAtLeast(gzipTag, 2, throwOnEndOfStream: false) == 2 && gzipTag[0] == 0x1f && gzipTag[1] == 0x8b;
+        file.Position = 0;
+        using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+        try
         {
-            long fileLength = file.Length;
-            Span<byte> gzipTag = stackalloc byte[2];
-            bool gzip = file.ReadAtLeast(gzipTag, 2, throwOnEndOfStream: false) == 2 && gzipTag[0] == 0x1f && gzipTag[1] == 0x8b;
-            file.Position = 0;
-            using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : (Stream)file;
-            try
-            {
-                return ReadFrom(stream, path, magic, kind, gzip, fileLength);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new DataException($"{path}: corrupt gzip data: {e.Message}");
-            }
-            catch (IOException e)
-            {
-                throw new DataException($"{path}: read failed: {e.Message}");
-            }
+            return ReadFrom(stream, name, magic, kind, gzip, fileLength);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataException($"{name}: corrupt gzip data: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new DataException($"{name}: read failed: {e.Message}");
         }
     }
 

@@ -16,6 +16,12 @@ public interface IBackend
     /// <summary>A short name for messages ("cpu").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// The most bytes the memory pool should hold on this device (a GPU: 90 % of its memory), or
+    /// <see cref="long.MaxValue"/> where the operating system decides (host memory).
+    /// </summary>
+    long MemoryBudget => long.MaxValue;
+
     /// <summary>Allocates an uninitialised buffer of <paramref name="bytes"/> bytes.</summary>
     DeviceBuffer Allocate(long bytes);
 

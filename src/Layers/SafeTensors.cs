@@ -44,17 +44,37 @@ public static class SafeTensors
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var names = tensors.Keys.Order(StringComparer.Ordinal).ToList();
-        var header = new Dictionary<string, object>();
-        if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
-        long offset = 0;
-        foreach (var name in names)
+        // written field by field (no reflection: the core publishes trimmed and with NativeAOT)
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            var t = tensors[name];
-            long bytes = t.Numel * t.DType.SizeOf();
-            header[name] = new Dictionary<string, object> { ["dtype"] = Code(t.DType), ["shape"] = t.Shape.ToArray(), ["data_offsets"] = new[] { offset, offset + bytes } };
-            offset += bytes;
+            writer.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                writer.WriteStartObject("__metadata__");
+                foreach (var (key, value) in metadata) writer.WriteString(key, value);
+                writer.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var name in names)
+            {
+                var t = tensors[name];
+                long bytes = t.Numel * t.DType.SizeOf();
+                writer.WriteStartObject(name);
+                writer.WriteString("dtype", Code(t.DType));
+                writer.WriteStartArray("shape");
+                foreach (int d in t.Shape) writer.WriteNumberValue(d);
+                writer.WriteEndArray();
+                writer.WriteStartArray("data_offsets");
+                writer.WriteNumberValue(offset);
+                writer.WriteNumberValue(offset + bytes);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                offset += bytes;
+            }
+            writer.WriteEndObject();
         }
-        var json = JsonSerializer.SerializeToUtf8Bytes(header);
+        var json = buffer.WrittenSpan.ToArray();
         int pad = (8 - json.Length % 8) % 8;                       // keep the data 8-byte aligned, as the reference writer does
         var headerBytes = new byte[json.Length + pad];
         json.CopyTo(headerBytes, 0);

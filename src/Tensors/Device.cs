@@ -31,19 +31,20 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
     /// <summary>OpenCL device number <paramref name="index"/> (through ILGPU).</summary>
     public static Device OpenCL(int index = 0) => new(DeviceKind.OpenCL, index);
 
-    /// <summary>ILGPU's CPU accelerator: the GPU kernels, emulated on the host. For tests; always present, and slow.</summary>
+    /// <summary>ILGPU's CPU accelerator: the GPU kernels, emulated on the host. For tests; present wherever the <c>Engine.Ilgpu</c> package is, and slow.</summary>
     public static Device IlgpuCpu => new(DeviceKind.IlgpuCpu);
 
     /// <summary>
     /// The devices this machine has: the CPU, then every CUDA device, every OpenCL device, and
-    /// ILGPU's CPU accelerator (the emulator, listed last).
+    /// ILGPU's CPU accelerator (the emulator, listed last). Without the <c>Engine.Ilgpu</c> package,
+    /// only the CPU.
     /// </summary>
     public static IReadOnlyList<Device> Available()
     {
         var list = new List<Device> { Cpu };
-        for (int i = 0; i < IlgpuBackend.Count(IlgpuKind.Cuda); i++) list.Add(Cuda(i));
-        for (int i = 0; i < IlgpuBackend.Count(IlgpuKind.OpenCL); i++) list.Add(OpenCL(i));
-        list.Add(IlgpuCpu);
+        for (int i = 0; i < Accelerators.Count(IlgpuKind.Cuda); i++) list.Add(Cuda(i));
+        for (int i = 0; i < Accelerators.Count(IlgpuKind.OpenCL); i++) list.Add(OpenCL(i));
+        if (Accelerators.Count(IlgpuKind.Cpu) > 0) list.Add(IlgpuCpu);
         return list;
     }
 
@@ -58,8 +59,8 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
         {
             string? env = Environment.GetEnvironmentVariable("ENGINE_DEVICE");
             if (!string.IsNullOrWhiteSpace(env)) return Parse(env).CheckAvailable();
-            if (IlgpuBackend.Count(IlgpuKind.Cuda) > 0) return Cuda(0);
-            if (IlgpuBackend.Count(IlgpuKind.OpenCL) > 0) return OpenCL(0);
+            if (Accelerators.Count(IlgpuKind.Cuda) > 0) return Cuda(0);
+            if (Accelerators.Count(IlgpuKind.OpenCL) > 0) return OpenCL(0);
             return Cpu;
         }
     }
@@ -111,12 +112,13 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
         bool present = Kind switch
         {
             DeviceKind.Cpu => Index == 0,
-            DeviceKind.IlgpuCpu => Index == 0,
-            DeviceKind.Cuda => Index < IlgpuBackend.Count(IlgpuKind.Cuda),
-            _ => Index < IlgpuBackend.Count(IlgpuKind.OpenCL),
+            DeviceKind.IlgpuCpu => Index == 0 && Accelerators.Count(IlgpuKind.Cpu) > 0,
+            DeviceKind.Cuda => Index < Accelerators.Count(IlgpuKind.Cuda),
+            _ => Index < Accelerators.Count(IlgpuKind.OpenCL),
         };
         if (!present)
-            throw new DeviceException($"device {this} is not available on this machine; available: {string.Join(", ", Available())}");
+            throw new DeviceException($"device {this} is not available on this machine; available: {string.Join(", ", Available())}" +
+                (Accelerators.Provider is null ? $" (GPU devices come with the {Accelerators.IlgpuAssemblyName} package, which this app does not reference)" : ""));
         return this;
     }
 
@@ -124,9 +126,9 @@ public readonly record struct Device(DeviceKind Kind, int Index = 0)
     internal IBackend Backend => Kind switch
     {
         DeviceKind.Cpu => CpuBackend.Instance,
-        DeviceKind.Cuda => IlgpuBackend.Get(IlgpuKind.Cuda, CheckAvailable().Index),
-        DeviceKind.OpenCL => IlgpuBackend.Get(IlgpuKind.OpenCL, CheckAvailable().Index),
-        _ => IlgpuBackend.Get(IlgpuKind.Cpu, CheckAvailable().Index),
+        DeviceKind.Cuda => Accelerators.Get(IlgpuKind.Cuda, CheckAvailable().Index),
+        DeviceKind.OpenCL => Accelerators.Get(IlgpuKind.OpenCL, CheckAvailable().Index),
+        _ => Accelerators.Get(IlgpuKind.Cpu, CheckAvailable().Index),
     };
 
     /// <summary>PyTorch-style name: <c>cpu</c>, <c>cuda:0</c>.</summary>

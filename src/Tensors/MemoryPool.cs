@@ -33,9 +33,7 @@ public sealed class MemoryPool
     {
         _device = device;
         _backend = device.Backend;
-        Budget = _backend is IlgpuBackend ilgpu && ilgpu.Kind != IlgpuKind.Cpu
-            ? ilgpu.Accelerator.MemorySize / 10 * 9
-            : long.MaxValue;
+        Budget = _backend.MemoryBudget;
     }
 
     /// <summary>

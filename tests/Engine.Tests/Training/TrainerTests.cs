@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Engine.Data;
 using Engine.Layers;
+using Engine.Plots;
 using Engine.Optim;
 using Engine.Training;
 using Engine.Training.TensorBoardProto;

@@ -1,6 +1,7 @@
+using Engine.Training;
 using ScottPlot;
 
-namespace Engine.Training;
+namespace Engine.Plots;
 
 /// <summary>A confusion matrix as a PNG: one cell per (true, predicted) pair, its count written in it and shaded by the true class's share.</summary>
 public static class ConfusionPlot

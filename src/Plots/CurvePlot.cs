@@ -1,6 +1,7 @@
+using Engine.Training;
 using ScottPlot;
 
-namespace Engine.Training;
+namespace Engine.Plots;
 
 /// <summary>Loss and accuracy curves of one or more training runs as a PNG (ScottPlot).</summary>
 public static class CurvePlot

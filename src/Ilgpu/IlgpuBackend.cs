@@ -53,17 +53,6 @@ public sealed class IlgpuBuffer : DeviceBuffer
     }
 }
 
-/// <summary>The kinds of ILGPU accelerator the engine drives.</summary>
-public enum IlgpuKind
-{
-    /// <summary>NVIDIA GPUs through CUDA.</summary>
-    Cuda,
-    /// <summary>OpenCL devices.</summary>
-    OpenCL,
-    /// <summary>ILGPU's CPU accelerator (an emulator of the GPU execution model, for tests).</summary>
-    Cpu,
-}
-
 /// <summary>
 /// The whole <see cref="IBackend"/> as ILGPU kernels: one implementation for CUDA, OpenCL and
 /// ILGPU's CPU accelerator. Elementwise kernels take the same struct ops as <see cref="CpuBackend"/>
@@ -166,6 +155,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     /// <inheritdoc/>
     public string Name => $"{KindName(Kind)}:{Index}";
+
+    /// <inheritdoc/>
+    /// <remarks>GPUs: 90 % of the device's memory; the emulator works in host memory.</remarks>
+    public long MemoryBudget => Kind == IlgpuKind.Cpu ? long.MaxValue : _accelerator.MemorySize / 10 * 9;
 
     /// <summary>Waits for every queued kernel.</summary>
     public void Synchronize()
