@@ -46,7 +46,7 @@ public partial class Variable
     public bool IsLeaf => GradFn is null;
 
     /// <summary>The shape of <see cref="Data"/>.</summary>
-    public ReadOnlySpan<int> Shape => Data.Shape;
+    public Shape Shape => Data.Shape;
 
     /// <summary>The number of dims.</summary>
     public int Rank => Data.Rank;

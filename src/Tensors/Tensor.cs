@@ -53,8 +53,8 @@ public sealed partial class Tensor : IDisposable
     /// <summary>The device holding the data.</summary>
     public Device Device => _storage.Device;
 
-    /// <summary>The size of each dimension.</summary>
-    public ReadOnlySpan<int> Shape => _shape;
+    /// <summary>The size of each dimension (printed as <c>[8, 16, 16, 16]</c>; a span wherever one is wanted).</summary>
+    public Shape Shape => Shape.Wrap(_shape);
 
     /// <summary>The stride of each dimension, in elements.</summary>
     public ReadOnlySpan<long> Strides => _strides;

@@ -353,13 +353,15 @@ public sealed class IlgpuCpuConformanceTests : IlgpuConformanceTests
     protected override Device Dev => Device.IlgpuCpu;
 }
 
-/// <summary>The conformance suite on the first CUDA device; skipped where there is none.</summary>
+/// <summary>The conformance suite on the first CUDA device; collected only where there is one.</summary>
+[DeviceSuite("cuda")]
 public sealed class IlgpuCudaConformanceTests : IlgpuConformanceTests
 {
     protected override Device Dev => Device.Cuda(0);
 }
 
-/// <summary>The conformance suite on the first OpenCL device; skipped where there is none.</summary>
+/// <summary>The conformance suite on the first OpenCL device; collected only where there is one.</summary>
+[DeviceSuite("opencl")]
 public sealed class IlgpuOpenCLConformanceTests : IlgpuConformanceTests
 {
     protected override Device Dev => Device.OpenCL(0);

@@ -68,6 +68,7 @@ public sealed class IlgpuCpuHostCopyTests : IlgpuHostCopyTests
 
 /// <summary>On the OpenCL device (PoCL in CI).</summary>
 [Collection(nameof(OpenCLCollection))]
+[DeviceSuite("opencl")]
 public sealed class IlgpuOpenCLHostCopyTests : IlgpuHostCopyTests
 {
     protected override Device Dev => Device.OpenCL(0);

@@ -10,6 +10,7 @@ namespace Engine.Tests;
 /// training. Skipped where there is no OpenCL device, failed where ENGINE_REQUIRE_OPENCL=1.
 /// </summary>
 [Collection(nameof(OpenCLCollection))]
+[DeviceSuite("opencl")]
 public sealed class IlgpuOpenCLDeviceTests
 {
     private static readonly Device Dev = Device.OpenCL(0);
@@ -197,6 +198,7 @@ public sealed class OpenCLCollection;
 
 /// <summary><c>engine train --device opencl</c> end to end, on a small slice of the subset written as IDX files.</summary>
 [Collection(nameof(OpenCLCollection))]
+[DeviceSuite("opencl")]
 public sealed class OpenCLTrainCommandTests
 {
     [SkippableFact]

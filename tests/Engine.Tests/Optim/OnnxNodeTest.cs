@@ -12,8 +12,21 @@ internal sealed class OnnxNodeTest
 {
     public const string DefaultRoot = "/usr/share/libonnx-testdata/data/node";
 
-    /// <summary>Where the node tests are: <c>$ONNX_TESTDATA_DIR</c>, or Debian's location.</summary>
-    public static string Root => Environment.GetEnvironmentVariable("ONNX_TESTDATA_DIR") ?? DefaultRoot;
+    /// <summary>
+    /// Where the node tests are: <c>$ONNX_TESTDATA_DIR</c>; else Debian's location when the package is
+    /// installed; else where <c>tools/fetch-test-data.sh</c> unpacks it (no root needed) in the repository.
+    /// </summary>
+    public static string Root => Environment.GetEnvironmentVariable("ONNX_TESTDATA_DIR") is { Length: > 0 } dir ? dir
+        : Directory.Exists(DefaultRoot) ? DefaultRoot
+        : Path.Combine(FashionMnistPaths.RepositoryRoot(), "artifacts", "test-data", "usr", "share", "libonnx-testdata", "data", "node");
+
+    /// <summary>The seven optimizer tests, vendored beside the test binaries (data/onnx-node/README.md).</summary>
+    public static string VendoredRoot => Path.Combine(AppContext.BaseDirectory, "data", "onnx-node");
+
+    /// <summary>What to do when the node tests are missing.</summary>
+    public const string HowToGet =
+        "install Debian's libonnx-testdata (apt-get install -y libonnx-testdata; .ci/run does this), or run tools/fetch-test-data.sh " +
+        "(no root: it unpacks the package into artifacts/test-data), or set ONNX_TESTDATA_DIR to a data/node folder";
 
     private OnnxNodeTest(string name, NodeProto node, List<(string Name, OnnxTensor Value)> inputs, List<(string Name, OnnxTensor Value)> outputs)
     {
@@ -34,8 +47,7 @@ internal sealed class OnnxNodeTest
         string dir = Path.Combine(root ?? Root, name);
         string modelPath = Path.Combine(dir, "model.onnx");
         if (!File.Exists(modelPath))
-            Assert.Fail($"ONNX reference test data not found: {modelPath} does not exist. Install Debian's package: " +
-                        "apt-get update && apt-get install -y libonnx-testdata (.ci/run does this), or set ONNX_TESTDATA_DIR to its data/node folder.");
+            Assert.Fail($"ONNX reference test data not found: {modelPath} does not exist: {HowToGet}.");
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(modelPath));
         Assert.Single(model.Graph.Node);
         string data = Path.Combine(dir, "test_data_set_0");

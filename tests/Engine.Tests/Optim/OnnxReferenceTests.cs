@@ -86,7 +86,7 @@ public sealed class OnnxReferenceTests(ITestOutputHelper output)
 
     private static OnnxNodeTest LoadOp(string name, string opType)
     {
-        var t = OnnxNodeTest.Load(name);
+        var t = OnnxNodeTest.Load(name, OnnxNodeTest.VendoredRoot);
         Assert.Equal(opType, t.Node.OpType);
         Assert.Equal(TrainingDomain, t.Node.Domain);
         Assert.Equal(OnnxTensor.Float, t.Input("R").DataType);
@@ -236,5 +236,6 @@ public sealed class OnnxReferenceTests(ITestOutputHelper output)
     {
         var e = Assert.ThrowsAny<Exception>(() => OnnxNodeTest.Load("test_adam", "/nonexistent/libonnx-testdata"));
         Assert.Contains("apt-get install -y libonnx-testdata", e.Message);
+        Assert.Contains("tools/fetch-test-data.sh", e.Message);
     }
 }
