@@ -121,12 +121,18 @@ public partial class Variable
         return (v, f.Indices!);
     }
 
-    /// <summary>The variance along the given axes (correction 1: Bessel's).</summary>
-    public Variable Var(int[] axes, int correction = 1, bool keepDim = false) => Apply(new F.Var(axes, correction, keepDim), this);
-    /// <summary>The variance of all elements.</summary>
-    public Variable Var(int correction = 1) => Var([], correction);
-    /// <summary>The standard deviation along the given axes.</summary>
-    public Variable Std(int[] axes, int correction = 1, bool keepDim = false) => Var(axes, correction, keepDim).Sqrt();
+    /// <summary>The variance of all elements (correction 1: Bessel's); for another correction use <c>Var([], correction: 0)</c>.</summary>
+    public Variable Var() => Var([]);
+    /// <summary>The variance along one axis; <c>x.Var(1)</c> is per row of a matrix, as PyTorch's <c>x.var(1)</c>.</summary>
+    public Variable Var(int axis, bool keepDim = false, int correction = 1) => Var([axis], keepDim, correction);
+    /// <summary>The variance along the given axes (all when empty), Σ(x − x̄)² / (n − <paramref name="correction"/>).</summary>
+    public Variable Var(int[] axes, bool keepDim = false, int correction = 1) => Apply(new F.Var(axes, correction, keepDim), this);
+    /// <summary>The standard deviation of all elements, √Var (correction 1).</summary>
+    public Variable Std() => Std([]);
+    /// <summary>The standard deviation along one axis, √Var.</summary>
+    public Variable Std(int axis, bool keepDim = false, int correction = 1) => Std([axis], keepDim, correction);
+    /// <summary>The standard deviation along the given axes (all when empty), √Var.</summary>
+    public Variable Std(int[] axes, bool keepDim = false, int correction = 1) => Var(axes, keepDim, correction).Sqrt();
     /// <summary>ln Σ eˣ along the given axes, stably.</summary>
     public Variable LogSumExp(int[] axes, bool keepDim = false) => Apply(new F.LogSumExp(axes, keepDim), this);
     /// <summary>ln Σ eˣ along one axis.</summary>
