@@ -253,6 +253,8 @@ public partial class Variable
     /// <summary>The same values in dense memory.</summary>
     public Variable Contiguous() => Apply(new F.Contiguous(), this);
     /// <summary>Constant padding, F.pad order (pairs from the last dim); negative amounts crop.</summary>
+    /// <param name="pads">Last dim first: left, right, top, bottom, …, not <see cref="Padding2d"/>'s order (<see cref="Padding2d.ToPad"/> converts).</param>
+    /// <param name="value">The value of the added elements.</param>
     public Variable Pad(int[] pads, double value = 0) => Apply(new F.Pad(pads, value), this);
     /// <summary>Variables joined along an axis.</summary>
     public static Variable Concat(IReadOnlyList<Variable> variables, int axis = 0) => Apply(new F.Concat(axis), [.. variables]);
