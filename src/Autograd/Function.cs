@@ -10,6 +10,12 @@ namespace Engine;
 /// (<c>Backward(createGraph: true)</c>). Subclass <see cref="UnaryFunction"/> or
 /// <see cref="BinaryFunction"/> for the common arities.
 /// </summary>
+/// <remarks>
+/// Users write their own ops the way the built-in ones are written (<c>docs/autograd.md</c>, "Your own
+/// op"): a sealed subclass overriding <c>Forward</c> and <c>Backward</c>, saving what backward needs
+/// with <see cref="SaveInputs"/>, <see cref="SaveResult"/> or <see cref="Keep"/>, and called with
+/// <c>new Cube().Apply(x)</c>. A Function object is one node of the graph: make a new one per call.
+/// </remarks>
 public abstract class Function
 {
     private Variable[] _inputs = [];
@@ -20,6 +26,7 @@ public abstract class Function
     private int _resultVersion;
     private Variable? _result;
     private bool _released;
+    private bool _applied;
     [ThreadStatic] private static int t_inBackward;
 
     /// <summary>The op's name in messages and graph dumps (the class name by default).</summary>
@@ -120,9 +127,17 @@ public abstract class Function
                 "pass retainGraph: true to the first Backward to run backward through it again");
     }
 
-    /// <summary>Runs the forward pass and, when recording, links the result into the graph.</summary>
-    internal Variable Apply(params Variable[] inputs)
+    /// <summary>
+    /// Runs the op on <paramref name="inputs"/>: computes <c>Forward</c> on their tensors and, when an
+    /// input requires a gradient and <see cref="GradMode"/> records, links the result into the graph so
+    /// that backward calls <c>Backward</c>. Each Function object runs once: create a new one per call.
+    /// </summary>
+    /// <exception cref="AutogradException">this object was applied before.</exception>
+    public Variable Apply(params Variable[] inputs)
     {
+        if (_applied)
+            throw new AutogradException($"{Name}: this Function object was already applied; it is one node of the graph, so create a new one for each call");
+        _applied = true;
         _inputs = inputs;
         bool record = false;
         var tensors = new Tensor[inputs.Length];
@@ -162,6 +177,8 @@ public abstract class Function
         t_inBackward++;
         try { grads = Backward(g); }
         finally { t_inBackward--; }
+        if (grads.Length != _inputs.Length)
+            throw new AutogradException($"{Name}: Backward returned {grads.Length} gradients for {_inputs.Length} inputs; return one per input (null where not needed)");
         if (GradMode.IsAnomalyDetectionEnabled)
             for (int i = 0; i < grads.Length; i++)
                 if (grads[i] is { } gi && !gi.Data.AllFinite())
@@ -208,7 +225,8 @@ public abstract class UnaryFunction : Function
     protected abstract Tensor Forward(Tensor x);
 
     /// <inheritdoc/>
-    protected sealed override Tensor Forward(Tensor[] inputs) => Forward(inputs[0]);
+    protected sealed override Tensor Forward(Tensor[] inputs) =>
+        inputs.Length == 1 ? Forward(inputs[0]) : throw new AutogradException($"{Name}: takes one input, not {inputs.Length}");
 }
 
 /// <summary>A function of two tensors.</summary>
@@ -218,5 +236,6 @@ public abstract class BinaryFunction : Function
     protected abstract Tensor Forward(Tensor a, Tensor b);
 
     /// <inheritdoc/>
-    protected sealed override Tensor Forward(Tensor[] inputs) => Forward(inputs[0], inputs[1]);
+    protected sealed override Tensor Forward(Tensor[] inputs) =>
+        inputs.Length == 2 ? Forward(inputs[0], inputs[1]) : throw new AutogradException($"{Name}: takes two inputs, not {inputs.Length}");
 }

@@ -3,17 +3,30 @@ using F = Engine.Functions;
 namespace Engine;
 
 /// <summary>
-/// Differentiable operations that are not methods of one variable: normalisation, dropout,
+/// Differentiable operations that are not methods of one variable: linear, normalisation, dropout,
 /// embedding and the losses (PyTorch's <c>torch.nn.functional</c>).
 /// </summary>
 public static class Functional
 {
+    /// <summary>y = x·Wᵀ + b for inputs [..., in], weight [out, in] and optional bias [out] (PyTorch's <c>F.linear</c>; the <c>Linear</c> layer's forward).</summary>
+    public static Variable Linear(Variable x, Variable weight, Variable? bias = null)
+    {
+        if (weight.Rank != 2)
+            throw Errors.ShapeError("Linear", x.Shape, weight.Shape, "the weight must be [out, in]");
+        if (x.Rank < 1 || x.Size(-1) != weight.Size(1))
+            throw Errors.ShapeError("Linear", x.Shape, weight.Shape, $"the input's last dim must be {weight.Size(1)}");
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != weight.Size(0)))
+            throw Errors.ShapeError("Linear", weight.Shape, bias.Shape, $"the bias must be [{weight.Size(0)}]");
+        var y = x.MatMul(weight, transposeB: true);
+        return bias is null ? y : y + bias;
+    }
+
     /// <summary>
     /// Batch normalisation of [N, C] or [N, C, H, W] over all but the channel dim. In training the
-    /// batch statistics are used and the running ones updated in place (momentum m: r ← (1 − m)r + m·stat);
-    /// in evaluation the running statistics are used.
+    /// batch statistics are used and the running ones, when given, updated in place (momentum m:
+    /// r ← (1 − m)r + m·stat); in evaluation the running statistics are used and must be given.
     /// </summary>
-    public static Variable BatchNorm(Variable x, Tensor? runningMean, Tensor? runningVar, Variable? weight = null, Variable? bias = null,
+    public static Variable BatchNorm(Variable x, Tensor? runningMean = null, Tensor? runningVar = null, Variable? weight = null, Variable? bias = null,
         bool training = true, double momentum = 0.1, double eps = 1e-5)
     {
         if (!training && (runningMean is null || runningVar is null))

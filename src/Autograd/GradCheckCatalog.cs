@@ -125,7 +125,7 @@ public static class GradCheckCatalog
         yield return new("MaxAlongAxis", "max, axis 1", () => [U(49, -2, 2, 3, 5)], v => v[0].Max(1).Values, true);
         yield return new("MaxAlongAxis", "min, axis 0 keepdim", () => [U(50, -2, 2, 4, 3)], v => v[0].Min(0, keepDim: true).Values, true);
         yield return new("Var", "axis 1", () => [U(51, -2, 2, 3, 5)], v => v[0].Var([1]), true);
-        yield return new("Var", "all, population", () => [U(52, -2, 2, 2, 3)], v => v[0].Var(correction: 0), true);
+        yield return new("Var", "all, population", () => [U(52, -2, 2, 2, 3)], v => v[0].Var([], correction: 0), true);
         yield return new("LogSumExp", "axis 1", () => [U(53, -2, 2, 3, 5)], v => v[0].LogSumExp(1), true);
         yield return new("LogSumExp", "axes 0, 2 keepdim", () => [U(54, -2, 2, 2, 3, 2)], v => v[0].LogSumExp([0, 2], keepDim: true), true);
         yield return new("Softmax", "axis 1", () => [U(55, -2, 2, 3, 5)], v => v[0].Softmax(1), true);
@@ -155,12 +155,12 @@ public static class GradCheckCatalog
         yield return new("AvgPool2dGrad", "exclude pad, ceil mode", () => [U(85, -2, 2, 1, 2, 3, 4)],
             v => Variable.Apply(new Functions.AvgPool2dGrad([1, 2, 5, 6], new Pool2dOptions(2) { Stride = 2, Padding = 1, CountIncludePad = false, CeilMode = true }), v[0]), true);
         yield return new("MaxPool2d", "2x2 overlapping windows, stride 1", () => [U(86, -2, 2, 2, 1, 4, 4)], v => v[0].MaxPool2d(new Pool2dOptions(2) { Stride = 1 }), true);
-        yield return new("BatchNorm", "training 2-D, no affine", () => [U(87, -2, 2, 5, 3)], v => Functional.BatchNorm(v[0], null, null, null, null, training: true), true);
+        yield return new("BatchNorm", "training 2-D, no affine", () => [U(87, -2, 2, 5, 3)], v => Functional.BatchNorm(v[0], training: true), true);
         yield return new("GlobalAvgPool2d", "4x3", () => [U(84, -2, 2, 2, 3, 4, 3)], v => v[0].GlobalAvgPool2d(), true);
 
         // normalisation, dropout
         yield return new("BatchNorm", "training 4-D, affine", () => [U(91, -2, 2, 3, 2, 2, 2), U(92, 0.5, 1.5, 2), U(93, -1, 1, 2)],
-            v => Functional.BatchNorm(v[0], null, null, v[1], v[2], training: true), true);
+            v => Functional.BatchNorm(v[0], weight: v[1], bias: v[2], training: true), true);
         yield return new("BatchNorm", "evaluation 2-D", () => [U(94, -2, 2, 4, 3), U(95, 0.5, 1.5, 3), U(96, -1, 1, 3)],
             v => Functional.BatchNorm(v[0], Tensor.FromArray(new[] { 0.1, -0.2, 0.3 }), Tensor.FromArray(new[] { 0.5, 1.5, 2.0 }), v[1], v[2], training: false), true);
         yield return new("LayerNorm", "last dim, affine", () => [U(97, -2, 2, 3, 5), U(98, 0.5, 1.5, 5), U(99, -1, 1, 5)],

@@ -121,12 +121,18 @@ public partial class Variable
         return (v, f.Indices!);
     }
 
-    /// <summary>The variance along the given axes (correction 1: Bessel's).</summary>
-    public Variable Var(int[] axes, int correction = 1, bool keepDim = false) => Apply(new F.Var(axes, correction, keepDim), this);
-    /// <summary>The variance of all elements.</summary>
-    public Variable Var(int correction = 1) => Var([], correction);
-    /// <summary>The standard deviation along the given axes.</summary>
-    public Variable Std(int[] axes, int correction = 1, bool keepDim = false) => Var(axes, correction, keepDim).Sqrt();
+    /// <summary>The variance of all elements (correction 1: Bessel's); for another correction use <c>Var([], correction: 0)</c>.</summary>
+    public Variable Var() => Var([]);
+    /// <summary>The variance along one axis; <c>x.Var(1)</c> is per row of a matrix, as PyTorch's <c>x.var(1)</c>.</summary>
+    public Variable Var(int axis, bool keepDim = false, int correction = 1) => Var([axis], keepDim, correction);
+    /// <summary>The variance along the given axes (all when empty), Σ(x − x̄)² / (n − <paramref name="correction"/>).</summary>
+    public Variable Var(int[] axes, bool keepDim = false, int correction = 1) => Apply(new F.Var(axes, correction, keepDim), this);
+    /// <summary>The standard deviation of all elements, √Var (correction 1).</summary>
+    public Variable Std() => Std([]);
+    /// <summary>The standard deviation along one axis, √Var.</summary>
+    public Variable Std(int axis, bool keepDim = false, int correction = 1) => Std([axis], keepDim, correction);
+    /// <summary>The standard deviation along the given axes (all when empty), √Var.</summary>
+    public Variable Std(int[] axes, bool keepDim = false, int correction = 1) => Var(axes, keepDim, correction).Sqrt();
     /// <summary>ln Σ eˣ along the given axes, stably.</summary>
     public Variable LogSumExp(int[] axes, bool keepDim = false) => Apply(new F.LogSumExp(axes, keepDim), this);
     /// <summary>ln Σ eˣ along one axis.</summary>
@@ -247,6 +253,8 @@ public partial class Variable
     /// <summary>The same values in dense memory.</summary>
     public Variable Contiguous() => Apply(new F.Contiguous(), this);
     /// <summary>Constant padding, F.pad order (pairs from the last dim); negative amounts crop.</summary>
+    /// <param name="pads">Last dim first: left, right, top, bottom, …, not <see cref="Padding2d"/>'s order (<see cref="Padding2d.ToPad"/> converts).</param>
+    /// <param name="value">The value of the added elements.</param>
     public Variable Pad(int[] pads, double value = 0) => Apply(new F.Pad(pads, value), this);
     /// <summary>Variables joined along an axis.</summary>
     public static Variable Concat(IReadOnlyList<Variable> variables, int axis = 0) => Apply(new F.Concat(axis), [.. variables]);

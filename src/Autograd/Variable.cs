@@ -16,7 +16,7 @@ public partial class Variable
     {
         Data = data;
         Name = name;
-        if (requiresGrad) RequiresGrad_(true);
+        if (requiresGrad) SetRequiresGrad(true);
     }
 
     /// <summary>A result recorded in the graph.</summary>
@@ -33,7 +33,7 @@ public partial class Variable
     /// <summary>∂L/∂this after a backward pass (leaves only), or null.</summary>
     public Variable? Grad { get; set; }
 
-    /// <summary>Whether gradients flow to this variable.</summary>
+    /// <summary>Whether gradients flow to this variable; a leaf changes it with <see cref="SetRequiresGrad"/>.</summary>
     public bool RequiresGrad { get; private set; }
 
     /// <summary>The function that produced this variable, or null for a leaf.</summary>
@@ -67,12 +67,12 @@ public partial class Variable
     public static implicit operator Variable(Tensor t) => new(t);
 
     /// <summary>Sets whether this leaf requires gradients (PyTorch's <c>requires_grad_</c>); returns this.</summary>
-    public Variable RequiresGrad_(bool requiresGrad = true)
+    public Variable SetRequiresGrad(bool requiresGrad = true)
     {
         if (!IsLeaf)
-            throw new AutogradException($"RequiresGrad_: only leaves can change it; this variable was produced by {GradFn!.Name}. Use Detach() for a leaf copy");
+            throw new AutogradException($"SetRequiresGrad: only leaves can change it; this variable was produced by {GradFn!.Name}. Use Detach() for a leaf copy");
         if (requiresGrad && !Data.DType.IsFloating())
-            throw new AutogradException($"RequiresGrad_: only floating tensors can require gradients, not {Data.DType.Name()}");
+            throw new AutogradException($"SetRequiresGrad: only floating tensors can require gradients, not {Data.DType.Name()}");
         RequiresGrad = requiresGrad;
         return this;
     }

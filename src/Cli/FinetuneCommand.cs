@@ -417,7 +417,7 @@ internal static class FinetuneCommand
         using var scope = Tensor.Scope();
         using var batch = test.First();
         int n = Math.Min(3, batch.Count), k = classes.Count;
-        var probs = Trainer.Predict(net, batch.Inputs.Narrow(0, 0, n)).To(Device.Cpu).ToArray<float>();
+        var probs = Trainer.PredictProbabilities(net, batch.Inputs.Narrow(0, 0, n)).To(Device.Cpu).ToArray<float>();
         var labels = batch.Labels.ToArray<long>();
         for (int i = 0; i < n; i++)
         {

@@ -69,7 +69,7 @@ internal static class PredictCommand
             if (ok.Count > 0)
             {
                 var x = Tensor.Concat([.. ok.Select(d => d.ToTensor())], 0);
-                probabilities = Trainer.Predict(model, prep.Evaluation().Apply(x)).To(Device.Cpu).ToArray<float>();
+                probabilities = Trainer.PredictProbabilities(model, prep.Evaluation().Apply(x)).To(Device.Cpu).ToArray<float>();
             }
             int c = config.Classes.Length;
             for (int i = 0, row = 0; i < n; i++)

@@ -24,11 +24,5 @@ public sealed class Linear : Module
     public Parameter? Bias { get; }
 
     /// <inheritdoc/>
-    public override Variable Forward(Variable x)
-    {
-        if (x.Rank < 1 || x.Size(-1) != InFeatures)
-            throw Errors.ShapeError("Linear", x.Shape, Weight.Shape, $"the input's last dim must be {InFeatures}");
-        var y = x.MatMul(Weight, transposeB: true);
-        return Bias is null ? y : y + Bias;
-    }
+    public override Variable Forward(Variable x) => Functional.Linear(x, Weight, Bias);
 }

@@ -125,7 +125,7 @@ public abstract class Module
     public Module Freeze()
     {
         foreach (var (_, m) in NamedModules()) m.IsFrozen = true;
-        foreach (var p in Parameters()) p.RequiresGrad_(false);
+        foreach (var p in Parameters()) p.SetRequiresGrad(false);
         return this;
     }
 
@@ -133,7 +133,7 @@ public abstract class Module
     public Module Unfreeze()
     {
         foreach (var (_, m) in NamedModules()) m.IsFrozen = false;
-        foreach (var p in Parameters()) p.RequiresGrad_(true);
+        foreach (var p in Parameters()) p.SetRequiresGrad(true);
         return this;
     }
 

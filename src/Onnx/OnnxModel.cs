@@ -397,7 +397,7 @@ public sealed partial class OnnxModel : Module, IStaged
     /// <summary>Makes the last stage's parameters trainable again after <see cref="Module.Freeze"/> (batch norms keep their running statistics).</summary>
     public OnnxModel UnfreezeLastStage()
     {
-        foreach (var p in LastStageParameters()) p.RequiresGrad_(true);
+        foreach (var p in LastStageParameters()) p.SetRequiresGrad(true);
         return this;
     }
 

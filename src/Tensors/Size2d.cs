@@ -16,6 +16,12 @@ public readonly record struct Size2d(int H, int W)
 }
 
 /// <summary>Zero padding on each side of a 2-D input; may be asymmetric (ONNX's <c>pads</c>).</summary>
+/// <remarks>
+/// The constructor's order is ONNX's, (top, left, bottom, right), which is not the order of
+/// <see cref="Tensor.Pad"/> and PyTorch's <c>F.pad</c>, (left, right, top, bottom). Name the sides,
+/// <c>new Padding2d(Top: 1, Left: 0, Bottom: 0, Right: 1)</c>, or build it in the <c>F.pad</c> order
+/// with <see cref="FromPad"/>; <see cref="ToPad"/> gives the amounts for <see cref="Tensor.Pad"/>.
+/// </remarks>
 /// <param name="Top">Rows added above.</param>
 /// <param name="Left">Columns added on the left.</param>
 /// <param name="Bottom">Rows added below.</param>
@@ -27,6 +33,16 @@ public readonly record struct Padding2d(int Top, int Left, int Bottom, int Right
 
     /// <summary>Symmetric padding: (rows above and below, columns left and right).</summary>
     public static implicit operator Padding2d((int H, int W) p) => new(p.H, p.W, p.H, p.W);
+
+    /// <summary>The padding given in <see cref="Tensor.Pad"/>'s (PyTorch <c>F.pad</c>) order: the last dim (width) first.</summary>
+    /// <param name="left">Columns added on the left.</param>
+    /// <param name="right">Columns added on the right.</param>
+    /// <param name="top">Rows added above.</param>
+    /// <param name="bottom">Rows added below.</param>
+    public static Padding2d FromPad(int left, int right, int top, int bottom) => new(top, left, bottom, right);
+
+    /// <summary>The amounts in <see cref="Tensor.Pad"/>'s order, [left, right, top, bottom], so <c>x.Pad(p.ToPad())</c> pads as a convolution with <c>p</c> does.</summary>
+    public int[] ToPad() => [Left, Right, Top, Bottom];
 
     /// <summary>True when any side is negative.</summary>
     public bool AnyNegative => Top < 0 || Left < 0 || Bottom < 0 || Right < 0;

@@ -86,10 +86,17 @@ public sealed partial class Tensor
         return d.To(dtype);
     }
 
-    /// <summary>A tensor of <paramref name="shape"/> (default: one dimension of the array's length) holding a copy of <paramref name="data"/> in row-major order.</summary>
+    /// <summary>A one-dimensional tensor holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray<T>(T[] data) where T : unmanaged => FromArray(data, [data.Length]);
+
+    /// <summary>A tensor of <paramref name="shape"/> holding a copy of <paramref name="data"/> in row-major order.</summary>
+    /// <remarks>An empty shape makes a 0-d tensor (shape [], one element), as <c>torch.tensor(5.0)</c>; it needs an array of exactly one value.</remarks>
     public static Tensor FromArray<T>(T[] data, params int[] shape) where T : unmanaged
     {
-        shape = CheckShape("FromArray", shape.Length == 0 ? [data.Length] : shape);
+        shape = CheckShape("FromArray", shape);
+        if (shape.Length == 0 && data.Length != 1)
+            throw Errors.ShapeError("FromArray", shape,
+                $"an empty shape makes a 0-d tensor of one value but the array holds {data.Length}; pass no shape for a 1-D tensor of shape [{data.Length}]");
         if (Layout.NumelOf(shape) != data.Length)
             throw Errors.ShapeError("FromArray", shape, $"needs {Layout.NumelOf(shape)} values but the array holds {data.Length}");
         return FromSpan<T>(data, shape, Device.Current);

@@ -180,6 +180,12 @@ public sealed partial class Tensor
     /// so (1, 1, 2, 0) pads the last dim by 1 on each side and the one before it by 2 at the start.
     /// Negative amounts crop.
     /// </summary>
+    /// <remarks>
+    /// For an image that is (left, right, top, bottom), not <see cref="Padding2d"/>'s constructor order
+    /// (top, left, bottom, right); <see cref="Padding2d.ToPad"/> converts.
+    /// </remarks>
+    /// <param name="pads">Last dim first: left, right, top, bottom, front, back, …; (before, after) for each padded dim.</param>
+    /// <param name="value">The value of the added elements.</param>
     public Tensor Pad(int[] pads, double value = 0)
     {
         const string op = "Pad";

@@ -156,11 +156,18 @@ public sealed partial class Tensor
         return s / n;
     }
 
-    /// <summary>The variance over all elements, Σ(x - mean)² / (N - correction) (correction 1: Bessel's, PyTorch's default).</summary>
-    public Tensor Var(int correction = 1) => Var([], correction, false);
+    /// <summary>The variance over all elements, Σ(x - mean)² / (N - 1) (Bessel's correction, PyTorch's default).</summary>
+    /// <remarks>
+    /// For another correction over all elements pass no axes: <c>Var([], correction: 0)</c>. There is no
+    /// <c>Var(int correction)</c>: as in PyTorch, <c>x.Var(1)</c> is the variance along axis 1.
+    /// </remarks>
+    public Tensor Var() => Var([], false, 1);
 
-    /// <summary>The variance along the given axes.</summary>
-    public Tensor Var(int[] axes, int correction = 1, bool keepDim = false)
+    /// <summary>The variance along one axis, Σ(x - mean)² / (N - <paramref name="correction"/>); <c>x.Var(1)</c> is per row of a matrix, as PyTorch's <c>x.var(1)</c>.</summary>
+    public Tensor Var(int axis, bool keepDim = false, int correction = 1) => Var([axis], keepDim, correction);
+
+    /// <summary>The variance along the given axes (all when empty), Σ(x - mean)² / (N - <paramref name="correction"/>) (correction 1: Bessel's, PyTorch's default; 0: the population variance).</summary>
+    public Tensor Var(int[] axes, bool keepDim = false, int correction = 1)
     {
         RequireFloat("Var");
         long n = ReducedCount("Var", axes);
@@ -170,13 +177,16 @@ public sealed partial class Tensor
         return scope.Keep(sq.Sum(axes, keepDim) / Math.Max(n - correction, 0));
     }
 
-    /// <summary>The standard deviation over all elements, √Var.</summary>
-    public Tensor Std(int correction = 1) => Std([], correction, false);
+    /// <summary>The standard deviation over all elements, √Var (correction 1); for another correction use <c>Std([], correction: 0)</c>.</summary>
+    public Tensor Std() => Std([], false, 1);
 
-    /// <summary>The standard deviation along the given axes.</summary>
-    public Tensor Std(int[] axes, int correction = 1, bool keepDim = false)
+    /// <summary>The standard deviation along one axis, √Var; <c>x.Std(1)</c> is per row of a matrix, as in PyTorch.</summary>
+    public Tensor Std(int axis, bool keepDim = false, int correction = 1) => Std([axis], keepDim, correction);
+
+    /// <summary>The standard deviation along the given axes (all when empty), √Var.</summary>
+    public Tensor Std(int[] axes, bool keepDim = false, int correction = 1)
     {
-        using var v = Var(axes, correction, keepDim);
+        using var v = Var(axes, keepDim, correction);
         return v.Sqrt();
     }
 

@@ -103,10 +103,10 @@ public static class FineTuning
             // batch norms everywhere in training mode, as PyTorch's model.train(); only the chosen stages' weights train
             backbone.Unfreeze();
             var trained = body.ToHashSet(ReferenceEqualityComparer.Instance);
-            foreach (var p in backbone.Parameters()) if (!trained.Contains(p)) p.RequiresGrad_(false);
+            foreach (var p in backbone.Parameters()) if (!trained.Contains(p)) p.SetRequiresGrad(false);
         }
         else
-            foreach (var p in body) p.RequiresGrad_(true);
+            foreach (var p in body) p.SetRequiresGrad(true);
         double bodyRate = options.BodyLearningRate ?? options.HeadLearningRate / 10;
         using (var optimizer = new Adam([new ParamGroup(head.Parameters()), new ParamGroup(body, learningRate: bodyRate)], options.HeadLearningRate))
             Trainer.Fit(classifier, loss, optimizer, train, options.TuneEpochs, validation, callbacks, Phase(2), cancellation, history);

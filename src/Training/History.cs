@@ -3,9 +3,9 @@ namespace Engine.Training;
 /// <summary>The numbers of one epoch.</summary>
 /// <param name="Epoch">1-based.</param>
 /// <param name="TrainLoss">Mean training loss over the epoch's batches (weighted by batch size).</param>
-/// <param name="TrainAccuracy">Training accuracy over the epoch.</param>
+/// <param name="TrainAccuracy">Training accuracy over the epoch; NaN when the labels are float regression targets.</param>
 /// <param name="ValLoss">Validation loss, if a validation set was given.</param>
-/// <param name="ValAccuracy">Validation accuracy, if a validation set was given.</param>
+/// <param name="ValAccuracy">Validation accuracy, if a validation set was given (NaN for regression targets).</param>
 /// <param name="LearningRate">The learning rate of the first parameter group at the end of the epoch.</param>
 /// <param name="Seconds">Wall time of the epoch (training and validation).</param>
 /// <param name="Samples">Training samples seen.</param>
@@ -35,7 +35,7 @@ public sealed class TrainingHistory
 /// <param name="Batch">1-based batch within the epoch.</param>
 /// <param name="Batches">Batches per epoch.</param>
 /// <param name="Loss">Running mean loss of the epoch so far.</param>
-/// <param name="Accuracy">Running accuracy of the epoch so far.</param>
+/// <param name="Accuracy">Running accuracy of the epoch so far (NaN for regression targets).</param>
 /// <param name="SamplesPerSecond">Throughput so far in this epoch.</param>
 /// <param name="Elapsed">Time since training began.</param>
 /// <param name="Remaining">Estimated time to the end of the last epoch.</param>

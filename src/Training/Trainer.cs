@@ -10,9 +10,9 @@ public sealed class NonFiniteLossException(string message) : Exception(message);
 
 /// <summary>The result of <see cref="Trainer.Evaluate"/>.</summary>
 /// <param name="Loss">Mean loss over the samples.</param>
-/// <param name="Accuracy">Top-1 accuracy.</param>
-/// <param name="Top5">Top-5 accuracy (with k = min(5, classes)).</param>
-/// <param name="Confusion">counts[label, predicted].</param>
+/// <param name="Accuracy">Top-1 accuracy; NaN when the labels are float regression targets.</param>
+/// <param name="Top5">Top-5 accuracy (with k = min(5, classes)); NaN for regression targets.</param>
+/// <param name="Confusion">counts[label, predicted]; empty for regression targets.</param>
 /// <param name="Samples">How many samples.</param>
 public sealed record Evaluation(double Loss, double Accuracy, double Top5, long[,] Confusion, long Samples)
 {
@@ -25,10 +25,29 @@ public sealed record Evaluation(double Loss, double Accuracy, double Top5, long[
 /// backward, optimizer step), validation after each epoch, metrics, callbacks and progress reports.
 /// Each step runs inside a tensor scope, so its intermediates are freed as soon as it ends.
 /// </summary>
+/// <remarks>
+/// Integer labels are class indices: accuracy, top-5 and the confusion matrix are computed. Float
+/// labels are regression targets (a <see cref="TensorDataset"/> of float [N] or [N, k] targets, with
+/// <c>MSELoss</c> or <c>HuberLoss</c>): they must have the model outputs' shape, are cast to the outputs'
+/// dtype, and the accuracies are NaN.
+/// </remarks>
 public static class Trainer
 {
     /// <summary>The tensor on <paramref name="device"/>: itself, or a copy there (batches come from the loader on the CPU).</summary>
     private static Tensor OnDevice(Tensor t, Device device) => t.Device == device ? t : t.To(device);
+
+    /// <summary>
+    /// Class labels as they are; float regression targets checked against the outputs' shape (a loss
+    /// would broadcast [B] against [B, 1] without a word) and cast to the outputs' dtype.
+    /// </summary>
+    private static Tensor Targets(string op, Tensor outputs, Tensor labels)
+    {
+        if (labels.DType.IsInteger()) return labels;
+        if (!outputs.Shape.SequenceEqual(labels.Shape))
+            throw Errors.ShapeError(op, outputs.Shape, labels.Shape,
+                "float targets must have the shape of the model's outputs (the loss would broadcast them); give the dataset targets [N, k] for k outputs");
+        return labels.DType == outputs.DType ? labels : labels.To(outputs.DType);
+    }
 
     /// <summary>
     /// Trains <paramref name="model"/> for <paramref name="epochs"/> epochs and returns what happened, epoch
@@ -59,6 +78,7 @@ public static class Trainer
                 model.Train();
                 double lossSum = 0;
                 long correct = 0, seen = 0;
+                bool classes = true;
                 int batches = train.BatchCount, b = 0;
                 foreach (var batch in train.Batches(epoch - 1))
                 {
@@ -69,6 +89,7 @@ public static class Trainer
                         optimizer.ZeroGrad();
                         var (inputs, labels) = (OnDevice(batch.Inputs, device), OnDevice(batch.Labels, device));
                         var logits = model.Call(new Variable(inputs));
+                        labels = Targets("Trainer.Fit", logits.Data, labels);
                         var l = loss.Call(logits, new Variable(labels));
                         double value = l.Data.Item<double>();
                         if (!double.IsFinite(value))
@@ -80,7 +101,8 @@ public static class Trainer
                         context.Step++;
                         history.Steps = context.Step;
                         lossSum += value * batch.Count;
-                        correct += Metrics.CorrectTopK(logits.Data, labels);
+                        classes &= labels.DType.IsInteger();
+                        if (classes) correct += Metrics.CorrectTopK(logits.Data, labels);
                         seen += batch.Count;
                     }
                     b++;
@@ -89,13 +111,14 @@ public static class Trainer
                     {
                         double done = (run - 1 + (double)b / batches) / epochs;
                         var remaining = TimeSpan.FromSeconds(total.Elapsed.TotalSeconds * (1 - done) / Math.Max(done, 1e-9));
-                        progress.Report(new TrainingProgress(run, epochs, b, batches, lossSum / seen, (double)correct / seen,
+                        progress.Report(new TrainingProgress(run, epochs, b, batches, lossSum / seen, classes ? (double)correct / seen : double.NaN,
                             seen / clock.Elapsed.TotalSeconds, total.Elapsed, remaining));
                     }
                 }
                 double trainSeconds = clock.Elapsed.TotalSeconds;
                 Evaluation? val = validation is null ? null : Evaluate(model, loss, validation);
-                var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), val?.Loss, val?.Accuracy,
+                double accuracy = classes ? (double)correct / Math.Max(seen, 1) : double.NaN;
+                var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), accuracy, val?.Loss, val?.Accuracy,
                     optimizer.ParamGroups[0].LearningRate, trainSeconds, seen);
                 history.Epochs.Add(metrics);
                 foreach (var c in callbacks) c.OnEpochEnd(context, metrics);
@@ -113,7 +136,7 @@ public static class Trainer
         return history;
     }
 
-    /// <summary>Loss, accuracy, top-5 accuracy and the confusion matrix over a dataset, in evaluation mode without recording.</summary>
+    /// <summary>Loss, accuracy, top-5 accuracy and the confusion matrix over a dataset, in evaluation mode without recording (the loss alone for regression targets).</summary>
     public static Evaluation Evaluate(Module model, Loss loss, DataLoader data)
     {
         bool wasTraining = model.IsTraining;
@@ -124,6 +147,7 @@ public static class Trainer
             using var noGrad = GradMode.NoGrad();
             double lossSum = 0;
             long correct = 0, top5 = 0, seen = 0;
+            bool classes = true;
             long[,]? confusion = null;
             foreach (var batch in data.Batches(0))
                 using (batch)
@@ -131,14 +155,18 @@ public static class Trainer
                 {
                     var (inputs, labels) = (OnDevice(batch.Inputs, device), OnDevice(batch.Labels, device));
                     var logits = model.Call(new Variable(inputs)).Data;
-                    confusion ??= new long[logits.Size(1), logits.Size(1)];
+                    labels = Targets("Trainer.Evaluate", logits, labels);
                     lossSum += loss.Call(logits, new Variable(labels)).Data.Item<double>() * batch.Count;
+                    seen += batch.Count;
+                    classes &= labels.DType.IsInteger();
+                    if (!classes) continue;
+                    confusion ??= new long[logits.Size(1), logits.Size(1)];
                     correct += Metrics.CorrectTopK(logits, labels);
                     top5 += Metrics.CorrectTopK(logits, labels, Math.Min(5, logits.Size(1)));
                     Metrics.AddToConfusion(confusion, logits, labels);
-                    seen += batch.Count;
                 }
-            return new Evaluation(lossSum / Math.Max(seen, 1), (double)correct / Math.Max(seen, 1), (double)top5 / Math.Max(seen, 1), confusion ?? new long[0, 0], seen);
+            double Rate(long hits) => classes ? (double)hits / Math.Max(seen, 1) : double.NaN;
+            return new Evaluation(lossSum / Math.Max(seen, 1), Rate(correct), Rate(top5), classes ? confusion ?? new long[0, 0] : new long[0, 0], seen);
         }
         finally
         {
@@ -146,8 +174,17 @@ public static class Trainer
         }
     }
 
-    /// <summary>Class probabilities (softmax of the logits) for a batch of inputs, in evaluation mode.</summary>
-    public static Tensor Predict(Module model, Tensor inputs)
+    /// <summary>
+    /// The model's raw outputs (logits for a classifier, values for a regression) for a batch of inputs,
+    /// in evaluation mode without recording, on the inputs' device. For class probabilities use
+    /// <see cref="PredictProbabilities"/>.
+    /// </summary>
+    public static Tensor Predict(Module model, Tensor inputs) => PredictCore(model, inputs, softmax: false);
+
+    /// <summary>Class probabilities, the softmax of the model's outputs over the last axis, for a batch of inputs, in evaluation mode.</summary>
+    public static Tensor PredictProbabilities(Module model, Tensor inputs) => PredictCore(model, inputs, softmax: true);
+
+    private static Tensor PredictCore(Module model, Tensor inputs, bool softmax)
     {
         bool wasTraining = model.IsTraining;
         model.Eval();
@@ -155,8 +192,9 @@ public static class Trainer
         {
             using var noGrad = GradMode.NoGrad();
             using var scope = Tensor.Scope();
-            var probabilities = model.Call(new Variable(OnDevice(inputs, model.Device))).Data.Softmax(-1);
-            return scope.Keep(OnDevice(probabilities, inputs.Device));
+            var outputs = model.Call(new Variable(OnDevice(inputs, model.Device))).Data;
+            if (softmax) outputs = outputs.Softmax(-1);
+            return scope.Keep(OnDevice(outputs, inputs.Device));
         }
         finally
         {

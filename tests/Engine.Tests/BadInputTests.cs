@@ -95,6 +95,7 @@ public sealed class BadInputTests
         new("Pad pairs", () => F(2, 3).Pad([1]), Shape, "Pad: [2, 3]", "(before, after) pairs"),
         new("Pad crop too far", () => F(2, 3).Pad([-2, -2]), Shape, "Pad: [2, 3]", "size -1"),
         new("FromArray count", () => Tensor.FromArray(new float[5], 2, 3), Shape, "FromArray: [2, 3]", "5"),
+        new("FromArray 0-d count", () => Tensor.FromArray(new float[3], []), Shape, "FromArray: []", "0-d", "holds 3", "[3]"),
         new("FromArray negative", () => Tensor.FromArray(new float[0], -1), Shape, "FromArray: [-1]", "non-negative"),
         new("FromArray element type", () => Tensor.FromArray(new string[1]), DTypeE, "FromArray", "String"),
         new("ToArray type", () => F(2).ToArray<double>(), DTypeE, "ToArray", "float32", "Double"),

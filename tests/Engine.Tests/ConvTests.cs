@@ -151,6 +151,27 @@ public abstract class ConvTests
         Assert.False(x.IsContiguous);
         Check.Equal(RefArray.Of(x.Contiguous().Conv2d(w, padding: 1)), x.Conv2d(w, padding: 1), "permuted input");
     }
+
+    [Fact]
+    public void Padding2d_from_pad_order_convolves_as_pad_then_unpadded_convolution()
+    {
+        // Pad's order is F.pad's, last dim first: (left 2, right 0, top 1, bottom 3); Padding2d's
+        // constructor is ONNX's (top, left, bottom, right). FromPad and ToPad convert, so both roads agree:
+        // a [1, 2, 4, 5] input padded to [1, 2, 8, 7] and a 3x3 kernel give [1, 3, 6, 5].
+        var rng = new Random(11);
+        using var scope = Tensor.Scope();
+        var x = Data.Uniform(rng, [1, 2, 4, 5], -1, 1, DType.Float64);
+        var w = Data.Uniform(rng, [3, 2, 3, 3], -1, 1, DType.Float64);
+        var p = Padding2d.FromPad(left: 2, right: 0, top: 1, bottom: 3);
+        Assert.Equal(new Padding2d(Top: 1, Left: 2, Bottom: 3, Right: 0), p);
+        Assert.Equal(new[] { 2, 0, 1, 3 }, p.ToPad());
+        var viaPad = x.Pad([2, 0, 1, 3]).Conv2d(w);
+        var viaConv = x.Conv2d(w, null, new Conv2dOptions { Padding = p });
+        Assert.Equal(new[] { 1, 3, 6, 5 }, viaConv.Shape.ToArray());
+        Check.Equal(RefArray.Of(viaPad), viaConv, "Padding2d.FromPad");
+        var layer = new Engine.Layers.Conv2d(2, 3, 3, padding: p, dtype: DType.Float64, generator: new Generator(3));
+        Check.Equal(RefArray.Of(x.Pad(p.ToPad()).Conv2d(layer.Weight.Data, layer.Bias!.Data)), layer.Call(new Variable(x)).Data, "Conv2d layer");
+    }
 }
 
 [Collection(nameof(KernelSwitchCollection))]

@@ -37,6 +37,23 @@ public abstract class CreationTests
     }
 
     [Fact]
+    public void FromArray_with_an_empty_shape_makes_a_0d_tensor()
+    {
+        using var scope = Tensor.Scope();
+        var s = Tensor.FromArray(new double[] { 2.5 }, []);
+        Assert.Equal(0, s.Rank);
+        Assert.Equal(1, s.Numel);
+        Assert.Equal(2.5, s.Item<double>());
+        Assert.Equal(new[] { 1 }, Tensor.FromArray(new double[] { 2.5 }).Shape.ToArray());
+        Assert.Equal(new[] { 0 }, Tensor.FromArray(new float[0]).Shape.ToArray());
+        var e = Assert.Throws<ShapeException>(() => Tensor.FromArray(new float[] { 1, 2, 3 }, []));
+        Assert.Contains("FromArray: []", e.Message);
+        Assert.Contains("holds 3", e.Message);
+        Assert.Contains("[3]", e.Message);
+        Assert.Throws<ShapeException>(() => Tensor.FromArray(new float[0], []));
+    }
+
+    [Fact]
     public void Casts_follow_pytorch_rules()
     {
         using var scope = Tensor.Scope();

@@ -166,9 +166,47 @@ public abstract class ReduceTests
             Check.Equal(rx.Reduce(axes, v => Math.Sqrt(Var(v))), x.Std(axes, keepDim: true), rt * 10, at * 10, "Std");
             Check.Equal(rx.Reduce(axes, Lse), x.LogSumExp(axes, keepDim: true), rt * 10, at * 10, "LogSumExp");
         }
-        var pop = x.Var(correction: 0).Item<double>();
+        var pop = x.Var([], correction: 0).Item<double>();
         var all = rx.Data;
         Assert.Equal(all.Sum(e => (e - all.Average()) * (e - all.Average())) / all.Length, pop, dtype == DType.Float32 ? 1e-4 : 1e-12);
+    }
+
+    [Fact]
+    public void Var_and_std_of_one_axis_are_per_row_as_in_pytorch()
+    {
+        // x = [[1, 2, 3], [2, 4, 9]]: row means 2 and 5; squared deviations [1, 0, 1] and [9, 1, 16];
+        // with correction 1 (divide by n - 1 = 2) the row variances are 1 and 13.
+        // All six: mean 3.5, Σ(x - 3.5)² = 6.25 + 2.25 + 0.25 + 2.25 + 0.25 + 30.25 = 41.5, / 5 = 8.3.
+        using var scope = Tensor.Scope();
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 2, 4, 9 }, 2, 3);
+        Near([1, 13], x.Var(1));
+        Assert.Equal(new[] { 2, 1 }, x.Var(1, keepDim: true).Shape.ToArray());
+        Near([0.5, 2, 18], x.Var(0));
+        Near([2.0 / 3, 26.0 / 3], x.Var(1, correction: 0));
+        Assert.Equal(8.3, x.Var().Item<double>(), 12);
+        Assert.Equal(41.5 / 6, x.Var([], correction: 0).Item<double>(), 12);
+        Near([1, Math.Sqrt(13)], x.Std(1));
+        Assert.Equal(Math.Sqrt(8.3), x.Std().Item<double>(), 12);
+        Assert.Equal(Math.Sqrt(41.5 / 6), x.Std([0, 1], correction: 0).Item<double>(), 12);
+
+        static void Near(double[] expected, Tensor actual)
+        {
+            var got = actual.ToArray<double>();
+            Assert.Equal(expected.Length, got.Length);
+            for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i], got[i], 12);
+        }
+    }
+
+    [Fact]
+    public void Variable_var_and_std_of_one_axis_pass_gradcheck()
+    {
+        using var scope = Tensor.Scope();
+        var x = Tensor.FromArray(new double[] { 1, 2, 3, 2, 4, 9, -1, 0.5, 7, 3, 3.5, -2 }, 3, 4);
+        Assert.Equal(x.Var(1).ToArray<double>(), new Variable(x).Var(1).Data.ToArray<double>());
+        GradCheck.Assert(v => v[0].Var(1), [x], name: "Var(1)");
+        GradCheck.Assert(v => v[0].Var(0, keepDim: true, correction: 0), [x], name: "Var(0, keepDim, correction 0)");
+        GradCheck.Assert(v => v[0].Std(1), [x], name: "Std(1)");
+        GradCheck.Assert(v => v[0].Std(), [x], name: "Std()");
     }
 
     [Fact]

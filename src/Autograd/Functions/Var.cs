@@ -7,7 +7,7 @@ internal sealed class Var(int[] axes, int correction, bool keepDim) : UnaryFunct
     protected override Tensor Forward(Tensor x)
     {
         SaveInputs();
-        return x.Var(axes, correction, keepDim);
+        return x.Var(axes, keepDim, correction);
     }
 
     protected override Variable?[] Backward(Variable g)

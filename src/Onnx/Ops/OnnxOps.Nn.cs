@@ -327,7 +327,7 @@ internal static partial class OnnxOps
     }
 
     private static Variable PadPlane(Variable x, Padding2d p, double value) =>
-        x.Pad([p.Left, p.Right, p.Top, p.Bottom], value);
+        x.Pad(p.ToPad(), value);
 
     private static Variable[] MaxPool(OnnxCall c)
     {

@@ -131,14 +131,14 @@ internal static partial class OnnxOps
         var flat = padded.Permute(0, 2, 1, 3, 4).Contiguous();
         var shape = flat.Shape.ToArray();
         var as4 = flat.Reshape(shape[0] * shape[1], shape[2], shape[3], shape[4]);
-        as4 = as4.Pad([p2.Left, p2.Right, p2.Top, p2.Bottom], max ? double.NegativeInfinity : 0);
+        as4 = as4.Pad(p2.ToPad(), max ? double.NegativeInfinity : 0);
         var pooled = max ? as4.MaxPool2d(plane) : as4.AvgPool2d(plane);
         // the average's divisor per plane position: taps inside the real (unpadded) input, or all of the window
         Variable? planeCount = null;
         if (!max && !include)
         {
             using var ones = Tensor.Ones([1, 1, x.Shape[3], x.Shape[4]], x.DType, x.Device);
-            planeCount = new Variable(ones).Pad([p2.Left, p2.Right, p2.Top, p2.Bottom]).AvgPool2d(plane);
+            planeCount = new Variable(ones).Pad(p2.ToPad()).AvgPool2d(plane);
         }
         var planes = pooled.Reshape(shape[0], shape[1], shape[2], pooled.Shape[2], pooled.Shape[3]);
         int span = (box.Kernel[0] - 1) * box.Dilation[0] + 1, total = padded.Shape[2];

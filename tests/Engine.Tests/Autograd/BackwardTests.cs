@@ -129,10 +129,25 @@ public sealed class BackwardTests
         var d = (x * 2.0).Detach();
         Assert.True(d.IsLeaf);
         Assert.False(d.RequiresGrad);
-        var ex = Assert.Throws<AutogradException>(() => (x * 2.0).RequiresGrad_(false));
+        var ex = Assert.Throws<AutogradException>(() => (x * 2.0).SetRequiresGrad(false));
         Assert.Contains("only leaves", ex.Message);
         Assert.Throws<AutogradException>(() => new Variable(Tensor.Ones([1], DType.Int64), requiresGrad: true));
         Assert.Throws<AutogradException>(() => d.Sum().Backward());
+    }
+
+    [Fact]
+    public void SetRequiresGrad_switches_a_leaf_and_returns_it_for_chaining()
+    {
+        using var scope = Tensor.Scope();
+        var w = new Variable(Tensor.FromArray(new double[] { 1, 2 })).SetRequiresGrad();
+        Assert.True(w.RequiresGrad);
+        (w * 3.0).Sum().Backward();
+        Assert.Equal(new double[] { 3, 3 }, w.Grad!.Data.ToArray<double>());
+        Assert.Same(w, w.SetRequiresGrad(false));
+        Assert.False(w.RequiresGrad);
+        Assert.False((w * 3.0).RequiresGrad);
+        var ex = Assert.Throws<AutogradException>(() => new Variable(Tensor.Ones([1], DType.Int64)).SetRequiresGrad());
+        Assert.Contains("SetRequiresGrad", ex.Message);
     }
 
     [Fact]

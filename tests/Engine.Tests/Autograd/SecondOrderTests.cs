@@ -20,7 +20,7 @@ public sealed class SecondOrderTests
     private static Variable Critic(Variable x, Variable w, Variable gamma, Variable beta, Variable head)
     {
         var h = x.Conv2d(w, null, new Conv2dOptions { Padding = 1 });
-        h = Functional.BatchNorm(h, null, null, gamma, beta, training: true).Tanh();
+        h = Functional.BatchNorm(h, weight: gamma, bias: beta, training: true).Tanh();
         h = h.MaxPool2d(new Pool2dOptions(2) { Stride = 2 });
         h = h.AvgPool2d(new Pool2dOptions(2) { Stride = 1, Padding = 1, CountIncludePad = false });
         h = Functional.LayerNorm(h, [h.Shape[1], h.Shape[2], h.Shape[3]]);

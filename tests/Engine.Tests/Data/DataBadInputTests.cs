@@ -172,8 +172,12 @@ public sealed class DataBadInputTests : IDisposable
         using var scope = Tensor.Scope();
         Throws<ShapeException>(() => new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros([2], DType.Int64)),
             "TensorDataset: [3, 2] x [2]: inputs hold 3 samples but labels hold 2");
-        Throws<DTypeException>(() => new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros(3)), "TensorDataset", "labels must be int32 or int64, not float32");
+        Throws<DTypeException>(() => new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros([3], DType.Bool)), "TensorDataset",
+            "labels must be int32 or int64 class indices or float32/float64 targets, not bool");
         Throws<ShapeException>(() => new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros([3, 1], DType.Int64)), "TensorDataset: [3, 2] x [3, 1]", "labels [N]");
+        Throws<ShapeException>(() => new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros(3, 1, 1)), "TensorDataset: [3, 2] x [3, 1, 1]", "targets [N] or [N, k]");
+        using var targets = new TensorDataset(Tensor.Zeros(3, 2), Tensor.Zeros(3, 1));
+        Throws<DataException>(() => targets.Get(0), "TensorDataset.Get", "float32 targets [3, 1]", "not class indices");
     }
 
     [Fact]

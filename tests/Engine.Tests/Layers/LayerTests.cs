@@ -21,6 +21,35 @@ public sealed class LayerTests
     }
 
     [Fact]
+    public void Functional_linear_equals_the_linear_layer_with_the_same_weights()
+    {
+        using var scope = Tensor.Scope();
+        var lin = new Linear(3, 2, generator: new Generator(4));
+        var x = new Variable(R(5, 2, 4, 3));
+        Check.Equal(RefArray.Of(lin.Call(x).Data), Functional.Linear(x, lin.Weight, lin.Bias).Data, "with bias");
+        var noBias = new Linear(3, 2, bias: false, generator: new Generator(4));
+        Check.Equal(RefArray.Of(noBias.Call(x).Data), Functional.Linear(x, noBias.Weight).Data, "without bias");
+        // y = x·Wᵀ + b with x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [10, 20, 30]: [11, 22, 33]
+        var y = Functional.Linear(new Variable(Tensor.FromArray(new float[] { 1, 2 }, 1, 2)),
+            new Variable(Tensor.FromArray(new float[] { 1, 0, 0, 1, 1, 1 }, 3, 2)), new Variable(Tensor.FromArray(new float[] { 10, 20, 30 })));
+        Assert.Equal(new float[] { 11, 22, 33 }, y.Data.ToArray<float>());
+        var ex = Assert.Throws<ShapeException>(() => Functional.Linear(x, lin.Weight, new Variable(Tensor.Zeros(3))));
+        Assert.Contains("Linear: [2, 3] x [3]", ex.Message);
+        Assert.Throws<ShapeException>(() => Functional.Linear(new Variable(R(6, 4, 5)), lin.Weight));
+    }
+
+    [Fact]
+    public void Functional_batchnorm_needs_no_running_statistics_in_training()
+    {
+        using var scope = Tensor.Scope();
+        // one channel, batch [1, 2, 3, 6]: mean 3, biased variance 3.5, so y₀ = (1 − 3)/√3.5
+        var x = new Variable(Tensor.FromArray(new double[] { 1, 2, 3, 6 }).Reshape(4, 1));
+        Assert.Equal((1 - 3) / Math.Sqrt(3.5), Functional.BatchNorm(x, eps: 0).Data[0, 0], 12);
+        var affine = Functional.BatchNorm(x, weight: new Variable(Tensor.Full([1], 2.0, DType.Float64)), bias: new Variable(Tensor.Full([1], 1.0, DType.Float64)), eps: 0);
+        Assert.Equal(1 + 2 * (1 - 3) / Math.Sqrt(3.5), affine.Data[0, 0], 12);
+    }
+
+    [Fact]
     public void Conv_and_pooling_layers_match_the_tensor_ops()
     {
         using var scope = Tensor.Scope();

@@ -102,7 +102,7 @@ public sealed class OnnxBatchNormFoldingTests : IDisposable
 
         var imported = OnnxModel.Load(path);
         imported.Freeze();                                    // frozen: batch norm in inference, so the fold applies
-        foreach (var p in imported.Parameters()) p.RequiresGrad_(true);
+        foreach (var p in imported.Parameters()) p.SetRequiresGrad(true);
         var y = imported.Forward(new Variable(x));
         y.Square().Sum().Backward();
 

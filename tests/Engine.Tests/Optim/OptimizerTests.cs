@@ -15,7 +15,7 @@ public sealed class OptimizerTests
         using var opt = new Adam([trained, frozen, noGrad], lr: 0.1);
         SetGrad(trained, 1);
         SetGrad(frozen, 1);
-        frozen.RequiresGrad_(false);
+        frozen.SetRequiresGrad(false);
         opt.Step();
         Assert.NotEqual(1.0, Values(trained)[0]);
         Assert.Equal(1.0, Values(frozen)[0]);
@@ -25,7 +25,7 @@ public sealed class OptimizerTests
         Assert.Null(opt.GetState(noGrad));
 
         // Unfrozen later, it starts from its own first step (step count 1, fresh moments).
-        frozen.RequiresGrad_(true);
+        frozen.SetRequiresGrad(true);
         opt.Step();
         Assert.Equal(1, opt.GetState(frozen)!.Step);
         Assert.Equal(2, opt.GetState(trained)!.Step);

@@ -31,7 +31,7 @@ public sealed class ReadmeFinetuneTests : IDisposable
         var test = Trainer.Evaluate(net, new CrossEntropyLoss(), new DataLoader(data.Test, 64, transform: prep.Evaluation()));
         Console.WriteLine($"test accuracy {test.Accuracy:P1} on {test.Samples} images");
         OnnxExport.Save(net, [3, 64, 64], photos + ".onnx");                        // for ONNX Runtime, or OnnxModel.Load
-        var probabilities = Trainer.Predict(net, prep.Load(image));               // [1, classes]
+        var probabilities = Trainer.PredictProbabilities(net, prep.Load(image));  // [1, classes], softmax
         // README end
         Assert.Equal(5, result.History.Epochs.Count);
         Assert.Equal(2, result.HeadEpochs);

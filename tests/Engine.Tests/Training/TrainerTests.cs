@@ -143,9 +143,52 @@ public sealed class TrainerTests : IDisposable
         Assert.InRange(e.Accuracy, 0, 1);
         Assert.True(e.Top5 >= e.Accuracy);
         using var batch = val.GetBatch([0, 1, 2]);
-        using var p = Trainer.Predict(model, batch.Inputs);
+        using var p = Trainer.PredictProbabilities(model, batch.Inputs);
         Assert.All(RefArray.Of(p.Sum(1)).Data, s => Assert.Equal(1, s, 5));
+        using var logits = Trainer.Predict(model, batch.Inputs);
+        Check.Equal(RefArray.Of(p), logits.Softmax(-1), "softmax of Predict");
         Assert.True(model.IsTraining);
+    }
+
+    [Fact]
+    public void A_linear_regression_trains_through_fit_with_mse_and_predict_returns_raw_values()
+    {
+        // y = 2x + 1 at 32 points x in [-1, 1], noise free: the loss can reach 0 (all batches share the minimum).
+        // Plain SGD with lr 0.1 on the mean squared error has the Hessian 2·[[E x², E x], [E x, 1]] ≈ 2·[[0.36, 0], [0, 1]],
+        // so each step shrinks the slope error by at least 1 − 0.1·0.72 ≈ 0.93 and the intercept's by 0.8: over
+        // 60 epochs of 4 batches (240 steps) an initial loss of order 1 falls by 0.93²⁴⁰ ≈ 3e-8, and with float32
+        // rounding the last epoch's loss is far below 1e-4.
+        var x = Enumerable.Range(0, 32).Select(i => -1 + 2f * i / 31).ToArray();
+        using var data = new TensorDataset(Tensor.FromArray(x, 32, 1), Tensor.FromArray(x.Select(v => 2 * v + 1).ToArray(), 32, 1));
+        var model = new Linear(1, 1, generator: new Generator(3));
+        using var opt = new SGD(model.Parameters(), lr: 0.1);
+        var history = Trainer.Fit(model, new MSELoss(), opt, new DataLoader(data, 8, shuffle: true, seed: 1), 60, new DataLoader(data, 32));
+        Assert.True(history.Epochs[^1].TrainLoss < 1e-4, $"last training loss {history.Epochs[^1].TrainLoss}");
+        Assert.True(history.Epochs[^1].TrainLoss < history.Epochs[0].TrainLoss / 100);
+        Assert.True(double.IsNaN(history.Epochs[^1].TrainAccuracy));
+        Assert.True(history.Epochs[^1].ValLoss < 1e-4);
+        Assert.True(double.IsNaN(history.Epochs[^1].ValAccuracy!.Value));
+        using var scope = Tensor.Scope();
+        var y = Trainer.Predict(model, Tensor.FromArray(new float[] { 0, 0.5f, 3 }, 3, 1));
+        Assert.Equal(new[] { 3, 1 }, y.Shape.ToArray());
+        var values = y.ToArray<float>();
+        Assert.Equal(1, values[0], 2);
+        Assert.Equal(2, values[1], 2);
+        Assert.Equal(7, values[2], 2);
+        var e = Trainer.Evaluate(model, new HuberLoss(), new DataLoader(data, 16));
+        Assert.True(e.Loss < 1e-4 && double.IsNaN(e.Accuracy) && double.IsNaN(e.Top5) && e.Confusion.Length == 0);
+    }
+
+    [Fact]
+    public void Float_targets_of_another_shape_than_the_outputs_are_refused_by_fit()
+    {
+        // a one-output model gives [B, 1]; targets [B] would broadcast to [B, B] inside MSELoss
+        using var data = new TensorDataset(Tensor.Zeros(4, 1), Tensor.Zeros(4));
+        var model = new Linear(1, 1, generator: new Generator(3));
+        using var opt = new SGD(model.Parameters(), lr: 0.1);
+        var ex = Assert.Throws<ShapeException>(() => Trainer.Fit(model, new MSELoss(), opt, new DataLoader(data, 4), 1));
+        Assert.Contains("Trainer.Fit: [4, 1] x [4]", ex.Message);
+        Assert.Contains("shape of the model's outputs", ex.Message);
     }
 
     [Fact]
