@@ -56,8 +56,7 @@ internal static class Common
         classes.Count <= 8 ? string.Join(", ", classes) : string.Join(", ", classes.Take(6)) + $", … and {classes.Count - 6} more";
 
     /// <summary>An epoch's numbers on one line.</summary>
-    public static string EpochLine(Engine.Training.EpochMetrics m) =>
-        $"train loss {m.TrainLoss:F4} acc {m.TrainAccuracy:P2} | val loss {m.ValLoss:F4} acc {m.ValAccuracy:P2} | {m.Seconds:F1} s, {m.SamplesPerSecond:F0}/s";
+    public static string EpochLine(Engine.Training.EpochMetrics m) => m.Describe();
 
     /// <summary>
     /// Loads a checkpoint (model.safetensors) into <paramref name="model"/>, first checking that its

@@ -311,6 +311,7 @@ internal static class FinetuneCommand
         var clock = Stopwatch.StartNew();
         var options = new FineTuneOptions
         {
+            Verbose = false,
             HeadEpochs = o.HeadEpochs, TuneEpochs = tuneEpochs, HeadLearningRate = o.LearningRate, BodyLearningRate = o.BodyLearningRate,
             UnfreezeStages = unfreeze, UpdateBatchNormStatistics = o.BatchNorm == "update",
         };
@@ -372,7 +373,7 @@ internal static class FinetuneCommand
             try
             {
                 scratchHistory = Trainer.Fit(scratchNet, loss, opt, Loader(data.Train, TrainTransform(), true), o.HeadEpochs + tuneEpochs,
-                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch"), cancel);
+                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch"), cancel, verbose: false);
                 scratch = Trainer.Evaluate(scratchNet, loss, Loader(data.Test, evaluation, false));
             }
             catch (OperationCanceledException)

@@ -28,7 +28,7 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "seed of initialisation, shuffling and dropout", DefaultValueFactory = _ => 42 };
         var outDir = new Option<string>("--out") { Description = "output folder", DefaultValueFactory = _ => "runs/latest" };
         var json = new Option<bool>("--json") { Description = "end with one JSON line" };
-        var quiet = new Option<bool>("--quiet") { Description = "no progress display" };
+        var quiet = new Option<bool>("--quiet") { Description = "no progress display: only the results (with --json, only the JSON)" };
         var command = new Command("train", "Train a model on Fashion-MNIST and write model.safetensors, config.json, metrics.csv and curves.png");
         foreach (var o in new Option[] { model, epochs, batch, lr, schedule, optimizer, data, device, seed, outDir, json, quiet }) command.Options.Add(o);
         command.SetAction(p => CliGuard.Run(Console.Out, () => Run(new TrainOptions(p.GetValue(model)!, p.GetValue(epochs), p.GetValue(batch),
@@ -94,7 +94,7 @@ internal static class TrainCommand
                 var lines = new EpochAction((_, m) => display.Line($"epoch {m.Epoch}: {Common.EpochLine(m)}"));
                 try
                 {
-                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("epoch"), interrupt.Token);
+                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("epoch"), interrupt.Token, verbose: false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -126,7 +126,7 @@ internal static class TrainCommand
         run.Commit();
         long samples = history.Epochs.Sum(e => e.Samples);
         double trainSeconds = history.Epochs.Sum(e => e.Seconds);
-        if (!o.Quiet)
+        if (!(o.Quiet && o.Json))
         {
             if (history.StoppedBecause is { } why) output.WriteLine(why);
             output.WriteLine($"test accuracy {test.Accuracy:P2}, test loss {test.Loss:F4} on {test.Samples} images; {seconds:F1} s, {samples / trainSeconds:F0} training samples/s");

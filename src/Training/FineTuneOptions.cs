@@ -3,6 +3,9 @@ namespace Engine.Training;
 /// <summary>The schedule of <see cref="FineTuning.Fit"/>.</summary>
 public sealed record FineTuneOptions
 {
+    /// <summary>A line per epoch on the console when no progress receiver is given (default true; see <see cref="Trainer.Fit"/>).</summary>
+    public bool Verbose { get; init; } = true;
+
     /// <summary>Phase 1: epochs of the new head alone, on the frozen backbone (default 2).</summary>
     public int HeadEpochs { get; init; } = 2;
 

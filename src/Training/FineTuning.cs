@@ -92,7 +92,7 @@ public static class FineTuning
         head.Unfreeze();
         TrainingHistory history;
         using (var optimizer = new Adam(head.Parameters(), options.HeadLearningRate))
-            history = Trainer.Fit(classifier, loss, optimizer, train, options.HeadEpochs, validation, callbacks, Phase(1), cancellation);
+            history = Trainer.Fit(classifier, loss, optimizer, train, options.HeadEpochs, validation, callbacks, Phase(1), cancellation, verbose: options.Verbose);
         int headEpochs = history.Epochs.Count;
         if (options.TuneEpochs == 0 || history.StoppedBecause is not null) return new FineTuneResult(history, headEpochs, 0);
 
@@ -109,7 +109,7 @@ public static class FineTuning
             foreach (var p in body) p.SetRequiresGrad(true);
         double bodyRate = options.BodyLearningRate ?? options.HeadLearningRate / 10;
         using (var optimizer = new Adam([new ParamGroup(head.Parameters()), new ParamGroup(body, learningRate: bodyRate)], options.HeadLearningRate))
-            Trainer.Fit(classifier, loss, optimizer, train, options.TuneEpochs, validation, callbacks, Phase(2), cancellation, history);
+            Trainer.Fit(classifier, loss, optimizer, train, options.TuneEpochs, validation, callbacks, Phase(2), cancellation, history, options.Verbose);
         return new FineTuneResult(history, headEpochs, body.Sum(p => p.Numel));
     }
 

@@ -53,15 +53,19 @@ public static class Trainer
     /// Trains <paramref name="model"/> for <paramref name="epochs"/> epochs and returns what happened, epoch
     /// by epoch. Given an earlier <paramref name="history"/> (a fine-tuning run's first phase), training
     /// continues it: epochs are numbered on from its last, steps count on, the loader shuffles as for
-    /// those epochs, and the new epochs are appended to it.
+    /// those epochs, and the new epochs are appended to it. Like Keras's <c>fit</c>, it prints a line per
+    /// epoch to the console (<see cref="EpochMetrics.Describe"/>) unless <paramref name="verbose"/> is false
+    /// or a <paramref name="progress"/> receiver shows progress its own way.
     /// </summary>
     /// <exception cref="NonFiniteLossException">the loss became NaN or infinite (names the step).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was signalled: the step under way finished, no other began.</exception>
     public static TrainingHistory Fit(Module model, Loss loss, Optimizer optimizer, DataLoader train, int epochs,
         DataLoader? validation = null, IReadOnlyList<ICallback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellation = default, TrainingHistory? history = null)
+        CancellationToken cancellation = default, TrainingHistory? history = null, bool verbose = true)
     {
         if (epochs < 1) throw new EngineException($"Trainer.Fit: epochs {epochs} must be at least 1");
+        // Keras's default: a line per epoch, unless the caller shows progress its own way or asks for quiet
+        var log = verbose && progress is null ? Console.Out : null;
         history ??= new TrainingHistory();
         int first = history.Epochs.Count;
         var device = model.Device;
@@ -121,6 +125,7 @@ public static class Trainer
                 var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), accuracy, val?.Loss, val?.Accuracy,
                     optimizer.ParamGroups[0].LearningRate, trainSeconds, seen);
                 history.Epochs.Add(metrics);
+                log?.WriteLine($"epoch {epoch}/{first + epochs}: {metrics.Describe()}");
                 foreach (var c in callbacks) c.OnEpochEnd(context, metrics);
                 if (context.StopRequested is { } why)
                 {

@@ -93,6 +93,8 @@ public sealed class DocSnippetTests
             Assert.Contains("Undefined", errors);
             Assert.Null(DocSnippet.Compare("a\n...\nd\n", "a\nb\nc\nd\n"));
             Assert.NotNull(DocSnippet.Compare("a\nd\n", "a\nb\nd\n"));
+            Assert.Null(DocSnippet.Compare("took ...\nz\n", "took 3.1 s\nz\n"));
+            Assert.NotNull(DocSnippet.Compare("took ...\n", "gave 3.1 s\n"));
         }
         finally
         {

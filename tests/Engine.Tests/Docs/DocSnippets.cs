@@ -17,7 +17,8 @@ namespace Engine.Tests;
 /// <c>...</c> must appear there, in order.</item>
 /// </list>
 /// A block followed by a <c>```text</c> block (blank lines or one line of prose ending in ':' between)
-/// must print exactly that text; <c>...</c> alone on a line there matches any lines.
+/// must print exactly that text; <c>...</c> alone on a line there matches any lines, and a line ending in
+/// <c>...</c> any line that starts as it does (for times and speeds).
 /// </summary>
 public sealed record DocSnippet(string File, int Line, string Kind, string Code, string? Argument, string? Expected)
 {
@@ -157,7 +158,7 @@ public sealed record DocSnippet(string File, int Line, string Kind, string Code,
         }
     }
 
-    /// <summary>Null when <paramref name="actual"/> is what <paramref name="expected"/> shows (a "..." line matches any lines); else the difference.</summary>
+    /// <summary>Null when <paramref name="actual"/> is what <paramref name="expected"/> shows ("..." lines and line ends as above); else the difference.</summary>
     public static string? Compare(string expected, string actual)
     {
         static List<string> Lines(string s) => [.. s.Replace("\r", "").TrimEnd('\n').Split('\n').Select(l => l.TrimEnd())];
@@ -175,6 +176,9 @@ public sealed record DocSnippet(string File, int Line, string Kind, string Code,
                 if (Matches(want, i + 1, got, k)) return true;
             return false;
         }
-        return j < got.Count && want[i] == got[j] && Matches(want, i + 1, got, j + 1);
+        bool same = want[i].EndsWith("...", StringComparison.Ordinal)
+            ? got.Count > j && got[j].StartsWith(want[i][..^3], StringComparison.Ordinal)
+            : j < got.Count && want[i] == got[j];
+        return same && Matches(want, i + 1, got, j + 1);
     }
 }

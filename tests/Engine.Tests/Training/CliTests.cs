@@ -22,6 +22,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Quiet_train_prints_only_its_result_and_quiet_json_only_the_json()
+    {
+        var (code, text) = Train(new TrainOptions(Model: "mlp", Epochs: 1, BatchSize: 512, Out: Path.Combine(_dir, "quiet"), Quiet: true));
+        Assert.Equal(0, code);
+        var lines = text.TrimEnd().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("test accuracy ", lines[0]);
+        Assert.StartsWith("wrote ", lines[1]);
+
+        (code, text) = Train(new TrainOptions(Model: "mlp", Epochs: 1, BatchSize: 512, Out: Path.Combine(_dir, "quiet-json"), Quiet: true, Json: true));
+        Assert.Equal(0, code);
+        Assert.Single(text.TrimEnd().Split('\n'));
+        Assert.True(JsonDocument.Parse(text).RootElement.TryGetProperty("test_accuracy", out _));
+    }
+
+    [Fact]
     public void Train_eval_and_predict_a_model_end_to_end()
     {
         string outDir = Path.Combine(_dir, "run");

@@ -43,10 +43,15 @@ public sealed class SignalTests : IDisposable
         throw new Xunit.Sdk.XunitException($"no epoch line from engine train; output so far:\n{seen}\n{p.StandardError.ReadToEnd()}");
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int signal);
+
+    /// <summary>Sends the signal with kill(2) itself: a bare system may have no kill program (Debian's minimal images lack procps).</summary>
     private static void Signal(Process p, string signal)
     {
-        using var kill = Process.Start("kill", [$"-{signal}", p.Id.ToString()])!;
-        kill.WaitForExit();
+        int number = signal switch { "INT" => 2, "KILL" => 9, _ => throw new ArgumentException(signal) };
+        if (SysKill(p.Id, number) != 0)
+            throw new InvalidOperationException($"kill({p.Id}, SIG{signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
     }
 
     [Fact]
