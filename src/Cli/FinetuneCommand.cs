@@ -107,7 +107,7 @@ internal static class FinetuneCommand
         string path = modelPath ?? PretrainedModels.ResNet18Path;
         OnnxModel backbone;
         try { backbone = OnnxModel.LoadBackbone(path, cut); }
-        catch (OnnxException e) { throw new CliException(e.Message + (modelPath is null ? " (run 'dotnet restore' to download the pretrained ResNet18)" : "")); }
+        catch (OnnxException e) { throw new CliException(e.Message + (modelPath is null && !File.Exists(path) ? $" ({PretrainedModels.ResNet18Hint} with --model)" : "")); }
         backbone.ExampleInputShape = [1, 3, imageSize, imageSize];
         var declared = backbone.DeclaredInputShapes.Count == 1 ? backbone.DeclaredInputShapes[0] : [];
         if (declared.Count == 4 && declared[1] is { } c && c != 3)

@@ -16,6 +16,12 @@ public static class PretrainedModels
     public static string ResNet18Path =>
         Locate("microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
 
+    /// <summary>How to get <see cref="ResNet18Path"/> when it is missing, for error messages.</summary>
+    public const string ResNet18Hint =
+        "the pretrained ResNet18 is NuGet's Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1: a restore of a project with " +
+        "<PackageDownload Include=\"Microsoft.ML.DnnImageFeaturizer.ResNet18\" Version=\"[0.23.1]\" /> downloads it " +
+        "(the engine's repository has that line: 'dotnet restore' there), or give the path of another ONNX image model";
+
     /// <summary>
     /// The path of a file inside a restored NuGet package: under <c>NUGET_PACKAGES</c> when set, else the
     /// user's <c>~/.nuget/packages</c>, else the package folder this assembly was built with, whichever
