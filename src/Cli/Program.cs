@@ -16,6 +16,7 @@ namespace Engine.Cli
             root.Subcommands.Add(EvalCommand.Create());
             root.Subcommands.Add(PredictCommand.Create());
             root.Subcommands.Add(GradCheckCommand.Create());
+            root.Subcommands.Add(GraphCommand.Create());
             return root;
         }
 

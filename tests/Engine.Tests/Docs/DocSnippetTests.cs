@@ -53,6 +53,14 @@ public sealed class DocSnippetTests
                 try
                 {
                     string printed = DocSnippet.Run(assembly!, folder);
+                    // ENGINE_SNIPPET_OUTPUT=DIR keeps what the block wrote (how docs/learn/img/ is made)
+                    if (Environment.GetEnvironmentVariable("ENGINE_SNIPPET_OUTPUT") is { Length: > 0 } keep)
+                    {
+                        string to = Path.Combine(keep, id.Replace('/', '_').Replace(':', '_'));
+                        Directory.CreateDirectory(to);
+                        foreach (var file in Directory.GetFiles(folder)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+                        File.WriteAllText(Path.Combine(to, "printed.txt"), printed);
+                    }
                     if (snippet.Expected is { } expected)
                         Assert.True(DocSnippet.Compare(expected, printed) is not { } diff, $"{id}: {DocSnippet.Compare(expected, printed)}");
                 }
@@ -65,6 +73,15 @@ public sealed class DocSnippetTests
                 Assert.Fail($"{id}: unknown snippet kind '{snippet.Kind}' (run, compile, continues, excerpt)");
                 return;
         }
+    }
+
+    [Fact]
+    public void Every_output_shown_in_the_tutorial_is_checked()
+    {
+        var learn = Path.Combine(Root, "docs", "learn");
+        Assert.True(Directory.Exists(learn), "docs/learn is missing");
+        foreach (var file in Directory.GetFiles(learn, "*.md"))
+            Assert.True(DocSnippet.UnclaimedOutputs(file) is [], $"{Path.GetFileName(file)}: text blocks at lines {string.Join(", ", DocSnippet.UnclaimedOutputs(file))} follow no C# block, so nothing checks them");
     }
 
     [Fact]

@@ -69,6 +69,35 @@ public sealed record DocSnippet(string File, int Line, string Kind, string Code,
         return string.Join("\n", usings.Concat(lines.Where(l => !s_usingDirective.IsMatch(l.Trim()))));
     }
 
+    /// <summary>
+    /// The line numbers of <c>```text</c> blocks that no C# block claims as its output (in the tutorial every
+    /// one is an output, so an unclaimed one is text that nothing checks).
+    /// </summary>
+    public static List<int> UnclaimedOutputs(string path)
+    {
+        var lines = System.IO.File.ReadAllLines(path);
+        var claimed = new HashSet<int>();
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Trim() != "```csharp") continue;
+            for (i++; i < lines.Length && lines[i].Trim() != "```"; i++) { }
+            if (OutputStart(lines, i + 1) is { } at) claimed.Add(at);
+        }
+        var result = new List<int>();
+        for (int i = 0; i < lines.Length; i++)
+            if (lines[i].Trim() == "```text" && !claimed.Contains(i)) result.Add(i + 1);
+        return result;
+    }
+
+    private static int? OutputStart(string[] lines, int from)
+    {
+        int i = from;
+        while (i < lines.Length && lines[i].Trim().Length == 0) i++;
+        if (i < lines.Length && lines[i].TrimEnd().EndsWith(':') && !lines[i].StartsWith("```", StringComparison.Ordinal))
+            for (i++; i < lines.Length && lines[i].Trim().Length == 0; i++) { }
+        return i < lines.Length && lines[i].Trim() == "```text" ? i : null;
+    }
+
     private static string? ExpectedAfter(string[] lines, int from)
     {
         int i = from;
