@@ -59,16 +59,50 @@ public static class Autograd
             }
             Deliver(root, seed, pending, captured, wanted, createGraph);
         }
-        foreach (var f in TopologicalOrder(roots))
+        var order = TopologicalOrder(roots);
+        var waiting = captured is null ? HookedLeaves(order) : null;
+        foreach (var f in order)
         {
-            if (!pending.Remove(f, out var g)) continue;
-            var grads = f.RunBackward(g);
-            for (int i = 0; i < grads.Length; i++)
-                if (grads[i] is { } gi && f.Inputs[i].RequiresGrad)
-                    Deliver(f.Inputs[i], gi, pending, captured, wanted, createGraph, Unshared(gi, i, grads, g));
-            if (!retainGraph) f.Release();
+            if (pending.Remove(f, out var g))
+            {
+                var grads = f.RunBackward(g);
+                for (int i = 0; i < grads.Length; i++)
+                    if (grads[i] is { } gi && f.Inputs[i].RequiresGrad)
+                        Deliver(f.Inputs[i], gi, pending, captured, wanted, createGraph, Unshared(gi, i, grads, g));
+                if (!retainGraph) f.Release();
+            }
+            if (waiting is not null) GradsDone(f, waiting);
         }
         return captured;
+    }
+
+    /// <summary>For each leaf with a gradient-ready hook: how many uses of it the backward will pass.</summary>
+    private static Dictionary<Variable, int>? HookedLeaves(List<Function> order)
+    {
+        Dictionary<Variable, int>? waiting = null;
+        foreach (var f in order)
+            foreach (var input in f.Inputs)
+                if (input.IsLeaf && input.HasGradReadyHooks)
+                {
+                    waiting ??= new Dictionary<Variable, int>(ReferenceEqualityComparer.Instance);
+                    waiting[input] = waiting.GetValueOrDefault(input) + 1;
+                }
+        return waiting;
+    }
+
+    /// <summary>After function <paramref name="f"/>: a hooked leaf whose last use it was has its whole gradient: its hooks run.</summary>
+    private static void GradsDone(Function f, Dictionary<Variable, int> waiting)
+    {
+        foreach (var input in f.Inputs)
+        {
+            if (!waiting.TryGetValue(input, out int n)) continue;
+            if (n > 1) waiting[input] = n - 1;
+            else
+            {
+                waiting.Remove(input);
+                input.RunGradReadyHooks();
+            }
+        }
     }
 
     /// <summary>

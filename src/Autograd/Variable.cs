@@ -45,6 +45,35 @@ public partial class Variable
     /// <summary>True for variables created by the user rather than by an op.</summary>
     public bool IsLeaf => GradFn is null;
 
+    private List<Action<Variable>>? _gradReadyHooks;
+
+    /// <summary>
+    /// Calls <paramref name="hook"/> during each <see cref="Backward"/> as soon as this leaf's gradient
+    /// for that backward is complete (every use of the leaf has sent its share to <see cref="Grad"/>),
+    /// while the rest of the backward still runs: what data-parallel training starts reducing gradients
+    /// on, as PyTorch's DDP does. Not called by <see cref="Autograd.Grad"/>, which leaves Grad alone.
+    /// Dispose the result to remove the hook.
+    /// </summary>
+    public IDisposable OnGradReady(Action<Variable> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!IsLeaf) throw new AutogradException("OnGradReady: only a leaf (a parameter or an input) accumulates a gradient; this variable was computed");
+        (_gradReadyHooks ??= []).Add(hook);
+        return new HookHandle(this, hook);
+    }
+
+    internal bool HasGradReadyHooks => _gradReadyHooks is { Count: > 0 };
+
+    internal void RunGradReadyHooks()
+    {
+        foreach (var hook in _gradReadyHooks!.ToArray()) hook(this);
+    }
+
+    private sealed class HookHandle(Variable owner, Action<Variable> hook) : IDisposable
+    {
+        public void Dispose() => owner._gradReadyHooks?.Remove(hook);
+    }
+
     /// <summary>The shape of <see cref="Data"/>.</summary>
     public Shape Shape => Data.Shape;
 

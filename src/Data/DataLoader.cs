@@ -59,8 +59,39 @@ public sealed class DataLoader : IEnumerable<Batch>
     /// <summary>The epoch the next enumeration yields; each enumeration uses it and then adds 1.</summary>
     public int Epoch { get; set; }
 
-    /// <summary>The number of batches per epoch.</summary>
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (int)(((long)Dataset.Count + BatchSize - 1) / BatchSize);
+    private (int Rank, int Count) _shard = (0, 1);
+
+    /// <summary>
+    /// For data-parallel training: this process is number <c>Rank</c> of <c>Count</c>, and each epoch's
+    /// order is cut into global batches of <see cref="BatchSize"/> × Count samples, of which this loader
+    /// yields the Rank-th slice of <see cref="BatchSize"/>. Every process uses the same seed, so together they
+    /// visit exactly the batches one process with a batch of BatchSize × Count would, and no sample twice. A last
+    /// global batch too small to give every process a sample is left out. Default (0, 1): the whole batch.
+    /// </summary>
+    public (int Rank, int Count) Shard
+    {
+        get => _shard;
+        init
+        {
+            if (value.Count < 1 || value.Rank < 0 || value.Rank >= value.Count)
+                throw new EngineException($"DataLoader: shard {value.Rank} of {value.Count}: the count must be at least 1 and the rank in 0 … count − 1");
+            _shard = value;
+        }
+    }
+
+    private long GlobalBatch => (long)BatchSize * _shard.Count;
+
+    /// <summary>The number of batches per epoch (for a shard: the number of global batches, the same on every process).</summary>
+    public int BatchCount
+    {
+        get
+        {
+            long n = Dataset.Count, g = GlobalBatch;
+            if (DropLast) return (int)(n / g);
+            long full = n / g, rest = n % g;
+            return (int)(full + (rest >= _shard.Count ? 1 : 0));
+        }
+    }
 
     /// <summary>The order in which epoch <paramref name="epoch"/> visits the dataset's indices.</summary>
     public int[] Order(int epoch) =>
@@ -73,8 +104,13 @@ public sealed class DataLoader : IEnumerable<Batch>
         int batches = BatchCount;
         for (int b = 0; b < batches; b++)
         {
-            int start = b * BatchSize;
-            yield return Make(order, start, Math.Min(BatchSize, order.Length - start));
+            long globalStart = b * GlobalBatch;
+            int globalLength = (int)Math.Min(GlobalBatch, order.Length - globalStart);
+            // this process's slice: equal shares of a full global batch; of a last, smaller one, shares that differ by at most one
+            int share = globalLength / _shard.Count, extra = globalLength % _shard.Count;
+            long start = globalStart + (long)_shard.Rank * share + Math.Min(_shard.Rank, extra);
+            int length = share + (_shard.Rank < extra ? 1 : 0);
+            yield return Make(order, (int)start, length);
         }
     }
 

@@ -250,6 +250,44 @@ public sealed partial class Tensor
         return y;
     }
 
+    /// <summary>
+    /// Copies the elements, in row-major order, into <paramref name="destination"/> (exactly
+    /// <see cref="Numel"/> long; <typeparamref name="T"/> must match the dtype), without allocating an array:
+    /// what a transport (MPI, a file) reads from.
+    /// </summary>
+    public void CopyTo<T>(Span<T> destination) where T : unmanaged
+    {
+        CheckAlive("CopyTo");
+        CheckSpan<T>("CopyTo", destination.Length);
+        if (destination.IsEmpty) return;
+        using var c = Contiguous();
+        c.Backend.Download(c._storage.Buffer, c._offset, destination);
+        GC.KeepAlive(c);
+    }
+
+    /// <summary>
+    /// Overwrites the elements, in row-major order, with <paramref name="source"/> (exactly
+    /// <see cref="Numel"/> long, <typeparamref name="T"/> matching the dtype). The tensor must be
+    /// contiguous; an in-place write, like <see cref="CopyFrom(Tensor)"/>.
+    /// </summary>
+    public void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
+    {
+        CheckAlive("CopyFrom");
+        CheckSpan<T>("CopyFrom", source.Length);
+        if (!IsContiguous) throw Errors.ShapeError("CopyFrom", _shape, "the tensor is a non-contiguous view: copy into a contiguous tensor");
+        if (!source.IsEmpty) Backend.Upload(source, _storage.Buffer, _offset);
+        BumpVersion();
+        GC.KeepAlive(this);
+    }
+
+    private void CheckSpan<T>(string op, int length) where T : unmanaged
+    {
+        if (typeof(T) == typeof(bool) || DType == DType.Bool || DTypes.Of<T>() != DType)
+            throw Errors.DTypeError(op, $"the tensor's dtype is {DType.Name()} but the span holds {typeof(T).Name}");
+        if (length != Numel)
+            throw Errors.ShapeError(op, _shape, $"the span holds {length} elements but the tensor {Numel}");
+    }
+
     /// <summary>Copies <paramref name="source"/> (broadcast to this shape, same dtype or converted) into this tensor's memory.</summary>
     public void CopyFrom(Tensor source)
     {

@@ -1,0 +1,50 @@
+// Trains the MLP data-parallel for a few steps and saves each rank's weights, for MpiTests.
+// Usage: Engine.MpiProbe OUT_DIR STEPS BATCH_PER_RANK [FAIL_RANK]
+using Engine;
+using Engine.Data;
+using Engine.Distributed;
+using Engine.Layers;
+using Engine.Optim;
+
+string outDir = args[0];
+int steps = int.Parse(args[1]), batch = int.Parse(args[2]);
+int failRank = args.Length > 3 ? int.Parse(args[3]) : -1;
+
+using var group = ProcessGroup.World;
+using var all = FashionMnist.LoadTrain();
+using var data = MpiProbe.Take(all, 2048);
+// a different initialisation on every rank: DistributedDataParallel must replace it with rank 0's
+var model = Models.Mlp(generator: new Generator((ulong)(1 + group.Rank)));
+using var ddp = new DistributedDataParallel(model, group, bucketBytes: 64 << 10);
+using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+var loader = new DataLoader(data, batch, shuffle: true, seed: 5) { Shard = (group.Rank, group.Size) };
+var loss = new CrossEntropyLoss();
+int step = 0;
+double overlapped = 0, waited = 0;
+foreach (var b in loader.Batches(0))
+{
+    if (step == steps) { b.Dispose(); break; }
+    using (b)
+    using (Tensor.Scope())
+    {
+        if (step == 2 && group.Rank == failRank) throw new InvalidOperationException("probe failure on purpose");
+        sgd.ZeroGrad();
+        loss.Call(model.Call(new Variable(b.Inputs)), new Variable(b.Labels)).Backward();
+        ddp.SynchronizeGradients();
+        sgd.Step();
+        overlapped += ddp.OverlappedSeconds;
+        waited += ddp.WaitedSeconds;
+    }
+    step++;
+}
+model.Save(Path.Combine(outDir, $"rank{group.Rank}.safetensors"));
+Console.WriteLine($"rank {group.Rank} of {group.Size} ({group.Launcher}): {step} steps, {ddp.BucketCount} buckets, " +
+                  $"overlapped {overlapped * 1000:F1} ms, waited {waited * 1000:F1} ms");
+return 0;
+
+static class MpiProbe
+{
+    /// <summary>The first <paramref name="n"/> samples, as their own dataset.</summary>
+    public static TensorDataset Take(TensorDataset all, int n) =>
+        new(all.Inputs.Narrow(0, 0, n).Contiguous(), all.Labels.Narrow(0, 0, n).Contiguous());
+}

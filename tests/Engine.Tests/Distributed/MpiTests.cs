@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Engine.Data;
+using Engine.Distributed;
+using Engine.Layers;
+using Engine.Optim;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// Data-parallel training under a real <c>mpirun -np 2</c> (Open MPI): the same weights as one process
+/// with the whole batch, the same on both ranks bit for bit, and a failing rank ending the job.
+/// Skipped once where mpirun is missing; <c>ENGINE_REQUIRE_MPI=1</c> (CI) makes that a failure.
+/// </summary>
+[Collection(nameof(DocSnippetCollection))]   // alone: two more processes on a two-core machine
+public sealed class MpiTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("engine-mpi-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Probe => Path.Combine(AppContext.BaseDirectory, "Engine.MpiProbe.dll");
+
+    private static string? MpiRun()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+            if (dir.Length > 0 && File.Exists(Path.Combine(dir, "mpirun"))) return Path.Combine(dir, "mpirun");
+        return null;
+    }
+
+    private static string NeedMpiRun()
+    {
+        if (MpiRun() is { } path) return path;
+        if (Environment.GetEnvironmentVariable("ENGINE_REQUIRE_MPI") == "1") Assert.Fail("mpirun not found, though ENGINE_REQUIRE_MPI=1 promises it (apt-get install openmpi-bin libopenmpi-dev)");
+        Skip.If(true, "mpirun not found: the MPI tests need Open MPI (apt-get install openmpi-bin libopenmpi-dev)");
+        return "";
+    }
+
+    private (int Code, string Output, double Seconds) Launch(int ranks, params string[] args)
+    {
+        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Probe, .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "dumb";
+        start.Environment["ENGINE_NUM_THREADS"] = "1";
+        var clock = Stopwatch.StartNew();
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(180_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"mpirun did not finish in 180 s: {stdout.Result}{stderr.Result}");
+        }
+        return (p.ExitCode, stdout.Result + stderr.Result, clock.Elapsed.TotalSeconds);
+    }
+
+    [SkippableFact]
+    public void Two_ranks_with_batch_b_train_like_one_process_with_batch_2b_and_agree_bit_for_bit()
+    {
+        const int steps = 6, batch = 32;
+        var (code, output, _) = Launch(2, _dir, steps.ToString(), batch.ToString());
+        Assert.True(code == 0, output);
+        Assert.Contains("rank 0 of 2", output);
+        Assert.Contains("rank 1 of 2", output);
+
+        var rank0 = SafeTensors.Load(Path.Combine(_dir, "rank0.safetensors"));
+        var rank1 = SafeTensors.Load(Path.Combine(_dir, "rank1.safetensors"));
+        foreach (var (name, t) in rank0)
+            Assert.True(t.ToArray<float>().AsSpan().SequenceEqual(rank1[name].ToArray<float>()), $"{name} differs between the ranks");
+
+        // one process, the same data and seeds, a batch of 2B: rank 0's initialisation (Generator(1))
+        using var all = FashionMnist.LoadTrain();
+        using var data = new TensorDataset(all.Inputs.Narrow(0, 0, 2048).Contiguous(), all.Labels.Narrow(0, 0, 2048).Contiguous());
+        var model = Models.Mlp(generator: new Generator(1));
+        using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+        var loss = new CrossEntropyLoss();
+        int step = 0;
+        foreach (var b in new DataLoader(data, 2 * batch, shuffle: true, seed: 5).Batches(0))
+        {
+            using (b)
+            using (Tensor.Scope())
+            {
+                if (step++ == steps) break;
+                sgd.ZeroGrad();
+                loss.Call(model.Call(new Variable(b.Inputs)), new Variable(b.Labels)).Backward();
+                sgd.Step();
+            }
+        }
+        double worst = 0;
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            var single = p.Data.ToArray<float>();
+            var ddp = rank0[name].ToArray<float>();
+            double scale = single.Max(v => Math.Abs((double)v));
+            for (int i = 0; i < single.Length; i++) worst = Math.Max(worst, Math.Abs(single[i] - ddp[i]) / scale);
+        }
+        Assert.True(worst <= 1e-6, $"the largest difference from one process is {worst:E2} of a tensor's largest weight");
+    }
+
+    [SkippableFact]
+    public void A_failing_rank_ends_the_whole_job_with_its_message()
+    {
+        var (code, output, seconds) = Launch(2, _dir, "6", "32", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("probe failure on purpose", output);
+        Assert.Contains("aborting all 2 processes", output);
+        Assert.True(seconds < 120, $"the job took {seconds:F0} s to end");
+        Assert.False(File.Exists(Path.Combine(_dir, "rank0.safetensors")), "rank 0 went on after rank 1 failed");
+    }
+
+    [Fact]
+    public void Without_a_launcher_the_group_is_this_process_alone()
+    {
+        if (ProcessGroup.DetectLauncher() is not null) return;   // run under mpirun itself
+        var group = ProcessGroup.World;
+        Assert.False(group.IsDistributed);
+        Assert.Equal((0, 1), (group.Rank, group.Size));
+        float[] values = [1, 2, 3];
+        group.AllReduce(values.AsSpan());
+        Assert.Equal(new float[] { 1, 2, 3 }, values);
+    }
+
+    [Fact]
+    public void Shards_of_a_loader_are_the_slices_of_the_whole_batches()
+    {
+        using var data = new TensorDataset(Tensor.Arange(0, 10).Reshape(10, 1), Tensor.Arange(0, 10, dtype: DType.Int64));
+        long[] Labels(DataLoader l) => [.. l.Batches(0).SelectMany(b => { using (b) return b.Labels.ToArray<long>(); })];
+        var whole = new DataLoader(data, 4, shuffle: true, seed: 3);
+        var shard0 = new DataLoader(data, 2, shuffle: true, seed: 3) { Shard = (0, 2) };
+        var shard1 = new DataLoader(data, 2, shuffle: true, seed: 3) { Shard = (1, 2) };
+        Assert.Equal(3, shard0.BatchCount);               // 4 + 4 + a last global batch of 2: one each
+        var w = Labels(whole);
+        var (a, b) = (Labels(shard0), Labels(shard1));
+        long[] interleaved = [.. a[0..2], .. b[0..2], .. a[2..4], .. b[2..4], a[4], b[4]];
+        Assert.Equal(w, interleaved);
+        Assert.Empty(a.Intersect(b));
+        Assert.Throws<EngineException>(() => new DataLoader(data, 2) { Shard = (2, 2) });
+    }
+}
