@@ -1,7 +1,11 @@
 using System.CommandLine;
 using Engine.Cli;
+using Engine.Distributed;
 
-return EntryPoint.Run(args, Console.Out, Console.Error);
+int code = EntryPoint.Run(args, Console.Out, Console.Error);
+// under mpirun every process ends MPI before it exits (MPI_Finalize), or the launcher reports it as failed
+if (ProcessGroup.DetectLauncher() is not null) ProcessGroup.World.Dispose();
+return code;
 
 namespace Engine.Cli
 {
@@ -88,20 +92,30 @@ namespace Engine.Cli
             }
             catch (CliException e)
             {
-                output.WriteLine($"error: {e.Message}");
-                return 2;
+                return Fail(output, e.Message);
             }
             catch (EngineException e)
             {
-                output.WriteLine($"error: {e.Message}");
-                return 2;
+                return Fail(output, e.Message);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // a file or folder the run reads or writes: the message names the path
-                output.WriteLine($"error: {e.Message}");
-                return 2;
+                return Fail(output, e.Message);
             }
+        }
+
+        /// <summary>
+        /// One line and exit code 2; in a job of several processes, the whole job ends (a process that returned
+        /// alone would leave the others waiting in a collective).
+        /// </summary>
+        private static int Fail(TextWriter output, string message)
+        {
+            output.WriteLine($"error: {message}");
+            output.Flush();
+            if (ProcessGroup.DetectLauncher() is not null && ProcessGroup.World is { Size: > 1 } world)
+                world.Abort($"rank {world.Rank}: {message}", 2);
+            return 2;
         }
     }
 }

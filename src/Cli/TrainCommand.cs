@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Layers;
 using Engine.Plots;
 using Engine.Training;
@@ -41,6 +42,32 @@ internal static class TrainCommand
     {
         if (o.Epochs < 1) throw new CliException($"--epochs {o.Epochs} must be at least 1");
         if (o.BatchSize < 1) throw new CliException($"--batch-size {o.BatchSize} must be at least 1");
+        // under mpirun/srun: data-parallel over the job's processes; rank 0 prints and writes the run folder,
+        // the others train quietly into a folder of their own that is removed at the end
+        var group = ProcessGroup.DetectLauncher() is null ? null : ProcessGroup.World;
+        int ranks = group?.Size ?? 1, rank = group?.Rank ?? 0;
+        if (o.BatchSize % ranks != 0)
+            throw new CliException($"--batch-size {o.BatchSize} is the batch of the whole job: it must divide among its {ranks} processes");
+        string? scratch = null;
+        if (rank != 0)
+        {
+            scratch = Directory.CreateTempSubdirectory($"engine-rank{rank}-").FullName;
+            o = o with { Out = Path.Combine(scratch, "run"), Quiet = true, Json = false };
+            output = TextWriter.Null;
+        }
+        try
+        {
+            return Train(o, output, group);
+        }
+        finally
+        {
+            if (scratch is not null) Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static int Train(TrainOptions o, TextWriter output, ProcessGroup? group)
+    {
+        int ranks = group?.Size ?? 1, rank = group?.Rank ?? 0;
         if (!Common.Optimizers.Contains(o.Optimizer)) throw new CliException($"unknown optimizer '{o.Optimizer}'; known: {string.Join(", ", Common.Optimizers)}");
         double lr = o.LearningRate ?? Common.DefaultLearningRate(o.Optimizer);
         if (!(lr > 0)) throw new CliException($"--lr {lr} must be positive");
@@ -61,9 +88,11 @@ internal static class TrainCommand
         };
         var normalize = config.Preprocessing().Evaluation();
         var (fit, validation) = Datasets.TrainValidationSplit(trainSet, o.ValidationFraction, o.Seed);
-        var trainLoader = new DataLoader(fit, o.BatchSize, shuffle: true, seed: o.Seed, transform: normalize);
-        var valLoader = new DataLoader(validation, 512, transform: normalize);
-        var testLoader = new DataLoader(testSet, 512, transform: normalize);
+        // each process takes its slice of every batch; together they see exactly one process's batches
+        var trainLoader = new DataLoader(fit, o.BatchSize / ranks, shuffle: true, seed: o.Seed, transform: normalize) { Shard = (rank, ranks) };
+        var valLoader = new DataLoader(validation, 512, transform: normalize) { Shard = (rank, ranks) };
+        var testLoader = new DataLoader(testSet, 512, transform: normalize) { Shard = (rank, ranks) };
+        using var ddp = ranks > 1 ? new DistributedDataParallel(modelNet, group!) : null;
         using var run = RunFolder.Begin(o.Out);
         using var optimizer = Common.CreateOptimizer(o.Optimizer, modelNet.Parameters(trainableOnly: true), lr);
         var loss = new CrossEntropyLoss();
@@ -81,7 +110,8 @@ internal static class TrainCommand
         };
         if (!o.Quiet)
         {
-            output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3} ({o.Schedule}), batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads");
+            output.WriteLine($"training {o.Model} on {(o.Data ?? "the embedded Fashion-MNIST subset")}: {fit.Count} train, {validation.Count} validation, {testSet.Count} test images; {o.Optimizer} lr {lr:G3} ({o.Schedule}), batch {o.BatchSize}, {o.Epochs} epochs, seed {o.Seed}, {CpuThreads()} threads" +
+                (ranks > 1 ? $" per process, {ranks} processes ({group!.Launcher}), {o.BatchSize / ranks} samples each per step" : ""));
             output.Write(modelNet.Summary(1, 1, 28, 28));
         }
         var clock = Stopwatch.StartNew();
@@ -94,7 +124,7 @@ internal static class TrainCommand
                 var lines = new EpochAction((_, m) => display.Line($"epoch {m.Epoch}: {Common.EpochLine(m)}"));
                 try
                 {
-                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("epoch"), interrupt.Token, verbose: false);
+                    return Trainer.Fit(modelNet, loss, optimizer, trainLoader, o.Epochs, valLoader, [.. callbacks, lines], display.Training("epoch"), interrupt.Token, verbose: false, distributed: ddp);
                 }
                 catch (OperationCanceledException)
                 {
@@ -118,7 +148,7 @@ internal static class TrainCommand
             return Interrupt.ExitCode;
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        var test = Trainer.Evaluate(modelNet, loss, testLoader);
+        var test = Trainer.Evaluate(modelNet, loss, testLoader, group);
         modelNet.Save(run.File("model.safetensors"));
         config.Save(run.File("config.json"));
         CurvePlot.Save(history, run.File("curves.png"));
@@ -136,7 +166,7 @@ internal static class TrainCommand
             output.WriteLine(Common.Json(new
             {
                 model = o.Model, test_accuracy = test.Accuracy, test_loss = test.Loss, epochs = history.Epochs.Count,
-                seconds = Math.Round(seconds, 3), samples_per_second = Math.Round(samples / trainSeconds, 1), @out = o.Out,
+                seconds = Math.Round(seconds, 3), samples_per_second = Math.Round(samples / trainSeconds, 1), @out = o.Out, world_size = ranks,
             }));
         return 0;
     }

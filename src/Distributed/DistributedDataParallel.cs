@@ -76,6 +76,9 @@ public sealed class DistributedDataParallel : IDisposable
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
 
+    /// <summary>The processes it trains over.</summary>
+    public ProcessGroup Group => _group;
+
     /// <summary>How many buckets the gradients travel in.</summary>
     public int BucketCount => _buckets.Count;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Layers;
 using Engine.Optim;
 
@@ -61,11 +62,13 @@ public static class Trainer
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was signalled: the step under way finished, no other began.</exception>
     public static TrainingHistory Fit(Module model, Loss loss, Optimizer optimizer, DataLoader train, int epochs,
         DataLoader? validation = null, IReadOnlyList<ICallback>? callbacks = null, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellation = default, TrainingHistory? history = null, bool verbose = true)
+        CancellationToken cancellation = default, TrainingHistory? history = null, bool verbose = true,
+        DistributedDataParallel? distributed = null)
     {
         if (epochs < 1) throw new EngineException($"Trainer.Fit: epochs {epochs} must be at least 1");
-        // Keras's default: a line per epoch, unless the caller shows progress its own way or asks for quiet
-        var log = verbose && progress is null ? Console.Out : null;
+        var group = distributed?.Group;
+        // Keras's default: a line per epoch, unless the caller shows progress its own way or asks for quiet (and one process speaks for a job)
+        var log = verbose && progress is null && (group is null || group.Rank == 0) ? Console.Out : null;
         history ??= new TrainingHistory();
         int first = history.Epochs.Count;
         var device = model.Device;
@@ -101,6 +104,7 @@ public static class Trainer
                                 "nothing after the last good epoch was saved; try a lower learning rate (for example a tenth of the current " +
                                 $"{optimizer.ParamGroups[0].LearningRate:G3}) or gradient clipping");
                         l.Backward();
+                        distributed?.SynchronizeGradients();   // every process now holds the mean gradient
                         optimizer.Step();
                         context.Step++;
                         history.Steps = context.Step;
@@ -119,8 +123,15 @@ public static class Trainer
                             seen / clock.Elapsed.TotalSeconds, total.Elapsed, remaining));
                     }
                 }
+                if (group is { Size: > 1 })
+                {
+                    // the epoch's numbers over every process's shard
+                    Span<double> sums = [lossSum, correct, seen];
+                    group.AllReduce(sums);
+                    (lossSum, correct, seen) = (sums[0], (long)sums[1], (long)sums[2]);
+                }
                 double trainSeconds = clock.Elapsed.TotalSeconds;
-                Evaluation? val = validation is null ? null : Evaluate(model, loss, validation);
+                Evaluation? val = validation is null ? null : Evaluate(model, loss, validation, group);
                 double accuracy = classes ? (double)correct / Math.Max(seen, 1) : double.NaN;
                 var metrics = new EpochMetrics(epoch, lossSum / Math.Max(seen, 1), accuracy, val?.Loss, val?.Accuracy,
                     optimizer.ParamGroups[0].LearningRate, trainSeconds, seen);
@@ -141,8 +152,13 @@ public static class Trainer
         return history;
     }
 
-    /// <summary>Loss, accuracy, top-5 accuracy and the confusion matrix over a dataset, in evaluation mode without recording (the loss alone for regression targets).</summary>
-    public static Evaluation Evaluate(Module model, Loss loss, DataLoader data)
+    /// <summary>
+    /// Loss, accuracy, top-5 accuracy and the confusion matrix over a dataset, in evaluation mode without
+    /// recording (the loss alone for regression targets). With a <paramref name="group"/>, each process
+    /// evaluates its shard (a loader with <see cref="DataLoader.Shard"/>) and the sums are combined, so every
+    /// process gets the numbers of the whole dataset.
+    /// </summary>
+    public static Evaluation Evaluate(Module model, Loss loss, DataLoader data, ProcessGroup? group = null)
     {
         bool wasTraining = model.IsTraining;
         var device = model.Device;
@@ -170,6 +186,22 @@ public static class Trainer
                     top5 += Metrics.CorrectTopK(logits, labels, Math.Min(5, logits.Size(1)));
                     Metrics.AddToConfusion(confusion, logits, labels);
                 }
+            if (group is { Size: > 1 })
+            {
+                Span<double> sums = [lossSum, correct, top5, seen, classes ? 1 : 0, confusion?.GetLength(0) ?? 0];
+                group.AllReduce(sums);
+                (lossSum, correct, top5, seen) = (sums[0], (long)sums[1], (long)sums[2], (long)sums[3]);
+                classes = sums[4] == group.Size;
+                int n = (int)(sums[5] / group.Size);
+                if (classes && n > 0)
+                {
+                    confusion ??= new long[n, n];
+                    var flat = new long[n * n];
+                    Buffer.BlockCopy(confusion, 0, flat, 0, flat.Length * sizeof(long));
+                    group.AllReduce(flat.AsSpan());
+                    Buffer.BlockCopy(flat, 0, confusion, 0, flat.Length * sizeof(long));
+                }
+            }
             double Rate(long hits) => classes ? (double)hits / Math.Max(seen, 1) : double.NaN;
             return new Evaluation(lossSum / Math.Max(seen, 1), Rate(correct), Rate(top5), classes ? confusion ?? new long[0, 0] : new long[0, 0], seen);
         }

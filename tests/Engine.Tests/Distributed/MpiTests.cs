@@ -109,6 +109,38 @@ public sealed class MpiTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "rank0.safetensors")), "rank 0 went on after rank 1 failed");
     }
 
+    [SkippableFact]
+    public void Mpirun_engine_train_trains_data_parallel_like_one_process_and_only_rank_0_speaks()
+    {
+        string engine = Path.Combine(AppContext.BaseDirectory, "engine.dll");
+        string outDir = Path.Combine(_dir, "run");
+        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", engine,
+            "train", "--model", "mlp", "--epochs", "1", "--batch-size", "64", "--out", outDir, "--json", "--quiet"])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "dumb";
+        start.Environment["ENGINE_NUM_THREADS"] = "1";
+        using var p = Process.Start(start)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(180_000), "mpirun engine train did not finish");
+        Assert.True(p.ExitCode == 0, stdout + stderr.Result);
+        var lines = stdout.TrimEnd().Split('\n');
+        Assert.Single(lines);                                          // rank 0's JSON only
+        var json = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement;
+        Assert.Equal(2, json.GetProperty("world_size").GetInt32());
+        Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
+
+        // one process, same options: the same test accuracy (the weights agree to float rounding)
+        var w = new StringWriter();
+        Assert.Equal(0, Engine.Cli.CliGuard.Run(w, () => Engine.Cli.TrainCommand.Run(
+            new Engine.Cli.TrainOptions(Model: "mlp", Epochs: 1, BatchSize: 64, Out: Path.Combine(_dir, "single"), Json: true, Quiet: true), w)));
+        var single = System.Text.Json.JsonDocument.Parse(w.ToString().TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.Equal(single.GetProperty("test_accuracy").GetDouble(), json.GetProperty("test_accuracy").GetDouble(), 3);
+        Assert.Equal(single.GetProperty("test_loss").GetDouble(), json.GetProperty("test_loss").GetDouble(), 4);
+    }
+
     [Fact]
     public void Without_a_launcher_the_group_is_this_process_alone()
     {
