@@ -1,5 +1,5 @@
 // Trains the MLP data-parallel for a few steps and saves each rank's weights, for MpiTests.
-// Usage: Engine.MpiProbe OUT_DIR STEPS BATCH_PER_RANK [FAIL_RANK]
+// Usage: Engine.MpiProbe OUT_DIR STEPS BATCH_PER_RANK [FAIL_RANK] [MODEL]  (bench/distributed.sh uses MODEL)
 using Engine;
 using Engine.Data;
 using Engine.Distributed;
@@ -9,12 +9,13 @@ using Engine.Optim;
 string outDir = args[0];
 int steps = int.Parse(args[1]), batch = int.Parse(args[2]);
 int failRank = args.Length > 3 ? int.Parse(args[3]) : -1;
+string modelName = args.Length > 4 ? args[4] : "mlp";
 
 using var group = ProcessGroup.World;
 using var all = FashionMnist.LoadTrain();
 using var data = MpiProbe.Take(all, 2048);
 // a different initialisation on every rank: DistributedDataParallel must replace it with rank 0's
-var model = Models.Mlp(generator: new Generator((ulong)(1 + group.Rank)));
+var model = Models.Create(modelName, generator: new Generator((ulong)(1 + group.Rank)));
 using var ddp = new DistributedDataParallel(model, group, bucketBytes: 64 << 10);
 using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
 var loader = new DataLoader(data, batch, shuffle: true, seed: 5) { Shard = (group.Rank, group.Size) };
@@ -38,8 +39,17 @@ foreach (var b in loader.Batches(0))
     step++;
 }
 model.Save(Path.Combine(outDir, $"rank{group.Rank}.safetensors"));
+// the same gradients' all-reduce alone, blocking: what the communication costs when nothing hides it
+long numel = model.Parameters().Sum(p => p.Data.Numel);
+var flat = new float[numel];
+var clock = System.Diagnostics.Stopwatch.StartNew();
+for (int i = 0; i < 20; i++) group.AllReduce(flat.AsSpan());
+double blocking = clock.Elapsed.TotalSeconds / 20;
 Console.WriteLine($"rank {group.Rank} of {group.Size} ({group.Launcher}): {step} steps, {ddp.BucketCount} buckets, " +
                   $"overlapped {overlapped * 1000:F1} ms, waited {waited * 1000:F1} ms");
+if (group.Rank == 0)
+    Console.WriteLine($"bench {modelName} params {numel} blocking_allreduce_ms {blocking * 1000:F3} " +
+                      $"in_flight_during_backward_ms {overlapped * 1000 / Math.Max(step, 1):F3} waited_after_backward_ms {waited * 1000 / Math.Max(step, 1):F3}");
 return 0;
 
 static class MpiProbe
