@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Engine.Data;
+using Engine.Distributed;
 using Engine.Layers;
 using Engine.Onnx;
 using Engine.Optim;
@@ -166,8 +167,30 @@ internal static class FinetuneCommand
 
     public static int Run(FinetuneOptions o, TextWriter output) => Run(o, output, CancellationToken.None);
 
-    /// <summary>Runs the command; <paramref name="stop"/> acts as a Ctrl-C (for tests).</summary>
+    /// <summary>
+    /// Runs the command; <paramref name="stop"/> acts as a Ctrl-C (for tests). Under mpirun/srun it trains
+    /// data-parallel: rank 0 prints and writes the run folder, the others work quietly in a folder of their own
+    /// that is removed at the end; <c>--batch-size</c> is the whole job's batch.
+    /// </summary>
     internal static int Run(FinetuneOptions o, TextWriter output, CancellationToken stop)
+    {
+        var group = ProcessGroup.DetectLauncher() is null ? null : ProcessGroup.World;
+        int ranks = group?.Size ?? 1;
+        if (o.BatchSize % ranks != 0)
+            throw new CliException($"--batch-size {o.BatchSize} is the batch of the whole job: it must divide among its {ranks} processes");
+        if (group is null || group.Rank == 0) return RunOne(o, output, stop, group);
+        string scratch = Directory.CreateTempSubdirectory($"engine-rank{group.Rank}-").FullName;
+        try
+        {
+            return RunOne(o with { Out = Path.Combine(scratch, "run"), Quiet = true, Json = false }, TextWriter.Null, stop, group);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static int RunOne(FinetuneOptions o, TextWriter output, CancellationToken stop, ProcessGroup? group)
     {
         if (o.ImageSize is < 16 or > MaxImageSize) throw new CliException($"--image-size {o.ImageSize} must lie in 16 to {MaxImageSize}");
         if (o.TrainSize < 10) throw new CliException($"--train-size {o.TrainSize} must be at least 10");
@@ -211,7 +234,7 @@ internal static class FinetuneCommand
             catch (OperationCanceledException) { display.Line("interrupted while reading the images; nothing was written"); return Interrupt.ExitCode; }
             using var owner = data.Owner;
             int tuneEpochs = o.TuneEpochs ?? DefaultTuneEpochs(data.ImageFolder);
-            return Train(o, prep, data, net, backbone, tuneEpochs, unfreeze, device, modelPath, display, output, cancel.Token);
+            return Train(o, prep, data, net, backbone, tuneEpochs, unfreeze, device, modelPath, display, output, cancel.Token, group);
         });
     }
 
@@ -278,12 +301,14 @@ internal static class FinetuneCommand
     }
 
     private static int Train(FinetuneOptions o, ImagePreprocessing prep, RunData data, Sequential net, OnnxModel backbone, int tuneEpochs, int? unfreeze,
-        Device device, string modelPath, Display display, TextWriter output, CancellationToken cancel)
+        Device device, string modelPath, Display display, TextWriter output, CancellationToken cancel, ProcessGroup? group)
     {
         var classes = data.Classes;
+        int ranks = group?.Size ?? 1, rank = group?.Rank ?? 0;
         net.To(device);
         var evaluation = prep.Evaluation();
-        DataLoader Loader(IDataset d, ITransform t, bool shuffle) => new(d, o.BatchSize, shuffle: shuffle, seed: o.Seed, transform: t);
+        // under mpirun each process takes its slice of every batch (DataLoader.Shard)
+        DataLoader Loader(IDataset d, ITransform t, bool shuffle) => new(d, o.BatchSize / ranks, shuffle: shuffle, seed: o.Seed, transform: t) { Shard = (rank, ranks) };
         ITransform TrainTransform() => data.ImageFolder && o.Augment ? prep.Training(o.Seed) : prep.Evaluation();
         var loss = new CrossEntropyLoss();
         using var run = RunFolder.Begin(o.Out);
@@ -312,6 +337,7 @@ internal static class FinetuneCommand
         var options = new FineTuneOptions
         {
             Verbose = false,
+            Group = group,
             HeadEpochs = o.HeadEpochs, TuneEpochs = tuneEpochs, HeadLearningRate = o.LearningRate, BodyLearningRate = o.BodyLearningRate,
             UnfreezeStages = unfreeze, UpdateBatchNormStatistics = o.BatchNorm == "update",
         };
@@ -347,7 +373,7 @@ internal static class FinetuneCommand
             throw new CliException($"pretrained run: {e.Message}; its metrics and best checkpoint are in {folder}" +
                                    (folder != o.Out ? $", and the run already in {o.Out} is unchanged" : ""));
         }
-        var pretrained = Trainer.Evaluate(net, loss, Loader(data.Test, evaluation, false));
+        var pretrained = Trainer.Evaluate(net, loss, Loader(data.Test, evaluation, false), group);
         double pretrainedSeconds = clock.Elapsed.TotalSeconds;
         SaveRun();
         string? exported = null;
@@ -369,12 +395,13 @@ internal static class FinetuneCommand
             fresh.ResetParameters(new Generator(o.Seed + 7));
             scratchNet.To(device);
             using var opt = new Adam(scratchNet.Parameters(), o.LearningRate);
+            using var scratchParallel = ranks > 1 ? new DistributedDataParallel(scratchNet, group!) : null;
             var lines = new EpochAction((_, m) => display.Line($"scratch epoch {m.Epoch}: {Common.EpochLine(m)}"));
             try
             {
                 scratchHistory = Trainer.Fit(scratchNet, loss, opt, Loader(data.Train, TrainTransform(), true), o.HeadEpochs + tuneEpochs,
-                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch"), cancel, verbose: false);
-                scratch = Trainer.Evaluate(scratchNet, loss, Loader(data.Test, evaluation, false));
+                    Loader(data.Validation, evaluation, false), [lines], display.Training("scratch"), cancel, verbose: false, distributed: scratchParallel);
+                scratch = Trainer.Evaluate(scratchNet, loss, Loader(data.Test, evaluation, false), group);
             }
             catch (OperationCanceledException)
             {
@@ -407,7 +434,7 @@ internal static class FinetuneCommand
                 seconds = Math.Round(pretrainedSeconds + scratchSeconds, 3), pretrained_seconds = Math.Round(pretrainedSeconds, 3),
                 scratch_seconds = Math.Round(scratchSeconds, 3), classes, train_images = data.Train.Count, validation_images = data.Validation.Count,
                 test_images = data.Test.Count, skipped_images = data.Skipped, image_size = o.ImageSize, backbone = Path.GetFileName(modelPath),
-                cut = backbone.Cut, @out = o.Out,
+                cut = backbone.Cut, @out = o.Out, world_size = ranks,
             }));
         return 0;
     }

@@ -3,6 +3,13 @@ namespace Engine.Training;
 /// <summary>The schedule of <see cref="FineTuning.Fit"/>.</summary>
 public sealed record FineTuneOptions
 {
+    /// <summary>
+    /// Train data-parallel over these processes (<see cref="Engine.Distributed.ProcessGroup.World"/> under mpirun):
+    /// each phase wraps the classifier in a <see cref="Engine.Distributed.DistributedDataParallel"/> over the
+    /// parameters it trains; the loaders must be sharded (<see cref="Engine.Data.DataLoader.Shard"/>). Null: one process.
+    /// </summary>
+    public Engine.Distributed.ProcessGroup? Group { get; init; }
+
     /// <summary>A line per epoch on the console when no progress receiver is given (default true; see <see cref="Trainer.Fit"/>).</summary>
     public bool Verbose { get; init; } = true;
 

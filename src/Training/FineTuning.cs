@@ -91,8 +91,10 @@ public static class FineTuning
         backbone.Freeze();
         head.Unfreeze();
         TrainingHistory history;
+        using (var ddp = Parallel(classifier, options))
         using (var optimizer = new Adam(head.Parameters(), options.HeadLearningRate))
-            history = Trainer.Fit(classifier, loss, optimizer, train, options.HeadEpochs, validation, callbacks, Phase(1), cancellation, verbose: options.Verbose);
+            history = Trainer.Fit(classifier, loss, optimizer, train, options.HeadEpochs, validation, callbacks, Phase(1), cancellation,
+                verbose: options.Verbose, distributed: ddp);
         int headEpochs = history.Epochs.Count;
         if (options.TuneEpochs == 0 || history.StoppedBecause is not null) return new FineTuneResult(history, headEpochs, 0);
 
@@ -108,10 +110,15 @@ public static class FineTuning
         else
             foreach (var p in body) p.SetRequiresGrad(true);
         double bodyRate = options.BodyLearningRate ?? options.HeadLearningRate / 10;
+        using (var ddp = Parallel(classifier, options))
         using (var optimizer = new Adam([new ParamGroup(head.Parameters()), new ParamGroup(body, learningRate: bodyRate)], options.HeadLearningRate))
-            Trainer.Fit(classifier, loss, optimizer, train, options.TuneEpochs, validation, callbacks, Phase(2), cancellation, history, options.Verbose);
+            Trainer.Fit(classifier, loss, optimizer, train, options.TuneEpochs, validation, callbacks, Phase(2), cancellation, history, options.Verbose, ddp);
         return new FineTuneResult(history, headEpochs, body.Sum(p => p.Numel));
     }
+
+    /// <summary>A data-parallel wrapper over the parameters this phase trains, when the options name a group of several processes.</summary>
+    private static Engine.Distributed.DistributedDataParallel? Parallel(Sequential classifier, FineTuneOptions options) =>
+        options.Group is { Size: > 1 } group ? new Engine.Distributed.DistributedDataParallel(classifier, group) : null;
 
     /// <summary>Reports synchronously on the training thread.</summary>
     private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>

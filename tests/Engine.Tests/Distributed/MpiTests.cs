@@ -141,6 +141,41 @@ public sealed class MpiTests : IDisposable
         Assert.Equal(single.GetProperty("test_loss").GetDouble(), json.GetProperty("test_loss").GetDouble(), 4);
     }
 
+    [SkippableFact]
+    public void Mpirun_engine_finetune_fine_tunes_data_parallel_like_one_process()
+    {
+        // the pretrained run keeps its batch norms frozen, so two half batches train exactly what one whole batch does (to rounding)
+        string[] options = ["--train-size", "120", "--test-size", "100", "--image-size", "32", "--head-epochs", "1", "--tune-epochs", "1",
+                            "--batch-size", "32", "--skip-scratch", "--json", "--quiet"];
+        string outDir = Path.Combine(_dir, "ft");
+        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet",
+            Path.Combine(AppContext.BaseDirectory, "engine.dll"), "finetune", .. options, "--out", outDir])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "dumb";
+        start.Environment["ENGINE_NUM_THREADS"] = "1";
+        using var p = Process.Start(start)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(300_000), "mpirun engine finetune did not finish");
+        Assert.True(p.ExitCode == 0, stdout + stderr.Result);
+        var json = System.Text.Json.JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.Equal(2, json.GetProperty("world_size").GetInt32());
+
+        var alone = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "engine.dll"), "finetune", .. options, "--out", Path.Combine(_dir, "ft1")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        alone.Environment["TERM"] = "dumb";
+        using var q = Process.Start(alone)!;
+        var qErr = q.StandardError.ReadToEndAsync();
+        string qOut = q.StandardOutput.ReadToEnd();
+        Assert.True(q.WaitForExit(300_000) && q.ExitCode == 0, qOut + qErr.Result);
+        var one = System.Text.Json.JsonDocument.Parse(qOut.TrimEnd().Split('\n')[^1]).RootElement;
+        Assert.Equal(one.GetProperty("pretrained_test_accuracy").GetDouble(), json.GetProperty("pretrained_test_accuracy").GetDouble(), 3);
+    }
+
     [Fact]
     public void Without_a_launcher_the_group_is_this_process_alone()
     {
