@@ -22,9 +22,11 @@ var loader = new DataLoader(data, batch, shuffle: true, seed: 5) { Shard = (grou
 var loss = new CrossEntropyLoss();
 int step = 0;
 double overlapped = 0, waited = 0;
-foreach (var b in loader.Batches(0))
+File.WriteAllText(Path.Combine(outDir, $"pid{group.Rank}"), Environment.ProcessId.ToString());
+// STEPS 0: train until killed (the test that kills one process)
+foreach (var b in steps == 0 ? Enumerable.Range(0, int.MaxValue).SelectMany(loader.Batches) : loader.Batches(0))
 {
-    if (step == steps) { b.Dispose(); break; }
+    if (steps > 0 && step == steps) { b.Dispose(); break; }
     using (b)
     using (Tensor.Scope())
     {

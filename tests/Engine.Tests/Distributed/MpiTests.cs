@@ -110,6 +110,33 @@ public sealed class MpiTests : IDisposable
     }
 
     [SkippableFact]
+    public void Killing_one_process_ends_the_whole_job_within_seconds()
+    {
+        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Probe, _dir, "0", "32"])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        start.Environment["TERM"] = "dumb";
+        start.Environment["ENGINE_NUM_THREADS"] = "1";
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        string pidFile = Path.Combine(_dir, "pid1");
+        var wait = Stopwatch.StartNew();
+        while (!File.Exists(pidFile) && wait.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(50);
+        Assert.True(File.Exists(pidFile), "rank 1 never started training: " + (p.HasExited ? stdout.Result + stderr.Result : ""));
+        Thread.Sleep(500);                                         // well inside training
+        using (var rank1 = Process.GetProcessById(int.Parse(File.ReadAllText(pidFile)))) rank1.Kill();   // SIGKILL
+        var clock = Stopwatch.StartNew();
+        bool ended = p.WaitForExit(60_000);
+        if (!ended) p.Kill(entireProcessTree: true);
+        Assert.True(ended, "the job went on after one of its processes was killed");
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the job took {clock.Elapsed.TotalSeconds:F0} s to end");
+        Assert.Contains("signal 9", stdout.Result + stderr.Result);   // mpirun names what happened to which process
+    }
+
+    [SkippableFact]
     public void Mpirun_engine_train_trains_data_parallel_like_one_process_and_only_rank_0_speaks()
     {
         string engine = Path.Combine(AppContext.BaseDirectory, "engine.dll");
