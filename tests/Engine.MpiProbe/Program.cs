@@ -15,7 +15,9 @@ using var group = ProcessGroup.World;
 using var all = FashionMnist.LoadTrain();
 using var data = MpiProbe.Take(all, 2048);
 // a different initialisation on every rank: DistributedDataParallel must replace it with rank 0's
-var model = Models.Create(modelName, generator: new Generator((ulong)(1 + group.Rank)));
+var model = modelName == "syncbn"
+    ? MpiProbe.ConvBn(new Generator((ulong)(1 + group.Rank)), n => new SyncBatchNorm(n, group))
+    : Models.Create(modelName, generator: new Generator((ulong)(1 + group.Rank)));
 using var ddp = new DistributedDataParallel(model, group, bucketBytes: 64 << 10);
 using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
 var loader = new DataLoader(data, batch, shuffle: true, seed: 5) { Shard = (group.Rank, group.Size) };
@@ -56,6 +58,10 @@ return 0;
 
 static class MpiProbe
 {
+    /// <summary>A small conv net with a batch norm of the caller's kind (SyncBatchNorm here, BatchNorm2d in the test's one-process run).</summary>
+    public static Sequential ConvBn(Generator generator, Func<int, Module> norm) => new(
+        new Conv2d(1, 4, 3, padding: 1, generator: generator), norm(4), new ReLU(), new Flatten(), new Linear(4 * 28 * 28, 10, generator: generator));
+
     /// <summary>The first <paramref name="n"/> samples, as their own dataset.</summary>
     public static TensorDataset Take(TensorDataset all, int n) =>
         new(all.Inputs.Narrow(0, 0, n).Contiguous(), all.Labels.Narrow(0, 0, n).Contiguous());

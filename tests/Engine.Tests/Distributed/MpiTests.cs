@@ -99,6 +99,47 @@ public sealed class MpiTests : IDisposable
     }
 
     [SkippableFact]
+    public void Sync_batch_norm_over_two_ranks_trains_like_batch_norm_over_the_whole_batch()
+    {
+        const int steps = 4, batch = 16;
+        var (code, output, _) = Launch(2, _dir, steps.ToString(), batch.ToString(), "-1", "syncbn");
+        Assert.True(code == 0, output);
+        var rank0 = SafeTensors.Load(Path.Combine(_dir, "rank0.safetensors"));
+        var rank1 = SafeTensors.Load(Path.Combine(_dir, "rank1.safetensors"));
+        foreach (var (name, t) in rank0)
+            Assert.True(t.ToArray<float>().AsSpan().SequenceEqual(rank1[name].ToArray<float>()), $"{name} differs between the ranks");
+
+        using var all = FashionMnist.LoadTrain();
+        using var data = new TensorDataset(all.Inputs.Narrow(0, 0, 2048).Contiguous(), all.Labels.Narrow(0, 0, 2048).Contiguous());
+        // the probe builds its layers from one generator in this order; so does this, with BatchNorm2d in place of SyncBatchNorm
+        var generator = new Generator(1);
+        var model = new Sequential(new Conv2d(1, 4, 3, padding: 1, generator: generator), new BatchNorm2d(4), new ReLU(), new Flatten(),
+            new Linear(4 * 28 * 28, 10, generator: generator));
+        using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+        var loss = new CrossEntropyLoss();
+        int step = 0;
+        foreach (var b in new DataLoader(data, 2 * batch, shuffle: true, seed: 5).Batches(0))
+        {
+            using (b)
+            using (Tensor.Scope())
+            {
+                if (step++ == steps) break;
+                sgd.ZeroGrad();
+                loss.Call(model.Call(new Variable(b.Inputs)), new Variable(b.Labels)).Backward();
+                sgd.Step();
+            }
+        }
+        foreach (var (name, t) in model.StateDict())
+        {
+            var single = t.ToArray<float>();
+            var ddp = rank0[name].ToArray<float>();
+            double scale = Math.Max(single.Max(v => Math.Abs((double)v)), 1e-12);
+            double worst = single.Zip(ddp, (u, v) => Math.Abs(u - v) / scale).Max();
+            Assert.True(worst <= 1e-5, $"{name}: the largest difference from one process's BatchNorm is {worst:E2} of its largest value");
+        }
+    }
+
+    [SkippableFact]
     public void A_failing_rank_ends_the_whole_job_with_its_message()
     {
         var (code, output, seconds) = Launch(2, _dir, "6", "32", "1");
