@@ -74,27 +74,19 @@ public sealed unsafe class ProcessGroup : IDisposable
     }
 
     /// <summary>Sums <paramref name="data"/> over every process, in place (float32).</summary>
-    public void AllReduce(Span<float> data)
-    {
-        CheckOpen();
-        if (_mpi is null || data.IsEmpty) return;
-        fixed (float* p = data) _mpi.AllReduceInPlace(p, data.Length, _mpi.Float, _mpi.OpSum);
-    }
+    public void AllReduce(Span<float> data) => Sum(data, _mpi?.Float ?? 0);
 
     /// <summary>Sums <paramref name="data"/> over every process, in place (float64).</summary>
-    public void AllReduce(Span<double> data)
-    {
-        CheckOpen();
-        if (_mpi is null || data.IsEmpty) return;
-        fixed (double* p = data) _mpi.AllReduceInPlace(p, data.Length, _mpi.Double, _mpi.OpSum);
-    }
+    public void AllReduce(Span<double> data) => Sum(data, _mpi?.Double ?? 0);
 
     /// <summary>Sums <paramref name="data"/> over every process, in place (int64: counts, such as correct predictions).</summary>
-    public void AllReduce(Span<long> data)
+    public void AllReduce(Span<long> data) => Sum(data, _mpi?.Int64 ?? 0);
+
+    private void Sum<T>(Span<T> data, nint type) where T : unmanaged
     {
         CheckOpen();
         if (_mpi is null || data.IsEmpty) return;
-        fixed (long* p = data) _mpi.AllReduceInPlace(p, data.Length, _mpi.Int64, _mpi.OpSum);
+        fixed (T* p = data) _mpi.AllReduceInPlace(p, data.Length, type, _mpi.OpSum);
     }
 
     /// <summary>Sums a float32 or float64 tensor over every process, in place.</summary>
@@ -102,21 +94,12 @@ public sealed unsafe class ProcessGroup : IDisposable
     {
         CheckOpen();
         if (_mpi is null) return;
-        if (tensor.DType == DType.Float32)
+        switch (tensor.DType)
         {
-            var buffer = new float[tensor.Numel];
-            tensor.CopyTo<float>(buffer);
-            AllReduce(buffer.AsSpan());
-            tensor.CopyFrom<float>(buffer);
+            case DType.Float32: ThroughHost<float>(tensor, data => AllReduce(data)); break;
+            case DType.Float64: ThroughHost<double>(tensor, data => AllReduce(data)); break;
+            default: throw new DistributedException($"AllReduce: a {tensor.DType.Name()} tensor; float32 and float64 are reduced");
         }
-        else if (tensor.DType == DType.Float64)
-        {
-            var buffer = new double[tensor.Numel];
-            tensor.CopyTo<double>(buffer);
-            AllReduce(buffer.AsSpan());
-            tensor.CopyFrom<double>(buffer);
-        }
-        else throw new DistributedException($"AllReduce: a {tensor.DType.Name()} tensor; float32 and float64 are reduced");
     }
 
     /// <summary>Overwrites <paramref name="tensor"/> on every process with its value on <paramref name="root"/>.</summary>
@@ -125,35 +108,30 @@ public sealed unsafe class ProcessGroup : IDisposable
         CheckOpen();
         if (_mpi is null || tensor.Numel == 0) return;
         if (root < 0 || root >= Size) throw new DistributedException($"Broadcast: root {root} of {Size} processes");
+        var mpi = _mpi;
         switch (tensor.DType)
         {
-            case DType.Float32:
-            {
-                var buffer = new float[tensor.Numel];
-                tensor.CopyTo<float>(buffer);
-                fixed (float* p = buffer) _mpi.Broadcast(p, buffer.Length, _mpi.Float, root);
-                tensor.CopyFrom<float>(buffer);
-                break;
-            }
-            case DType.Float64:
-            {
-                var buffer = new double[tensor.Numel];
-                tensor.CopyTo<double>(buffer);
-                fixed (double* p = buffer) _mpi.Broadcast(p, buffer.Length, _mpi.Double, root);
-                tensor.CopyFrom<double>(buffer);
-                break;
-            }
-            case DType.Int64:
-            {
-                var buffer = new long[tensor.Numel];
-                tensor.CopyTo<long>(buffer);
-                fixed (long* p = buffer) _mpi.Broadcast(p, buffer.Length, _mpi.Int64, root);
-                tensor.CopyFrom<long>(buffer);
-                break;
-            }
-            default:
-                throw new DistributedException($"Broadcast: a {tensor.DType.Name()} tensor; float32, float64 and int64 are broadcast");
+            case DType.Float32: ThroughHost<float>(tensor, data => Broadcast(mpi, data, mpi.Float, root)); break;
+            case DType.Float64: ThroughHost<double>(tensor, data => Broadcast(mpi, data, mpi.Double, root)); break;
+            case DType.Int64: ThroughHost<long>(tensor, data => Broadcast(mpi, data, mpi.Int64, root)); break;
+            default: throw new DistributedException($"Broadcast: a {tensor.DType.Name()} tensor; float32, float64 and int64 are broadcast");
         }
+    }
+
+    private static void Broadcast<T>(Mpi mpi, Span<T> data, nint type, int root) where T : unmanaged
+    {
+        fixed (T* p = data) mpi.Broadcast(p, data.Length, type, root);
+    }
+
+    private delegate void SpanAction<T>(Span<T> data);
+
+    /// <summary>A tensor's elements copied to host memory, changed there by <paramref name="change"/>, copied back.</summary>
+    private static void ThroughHost<T>(Tensor tensor, SpanAction<T> change) where T : unmanaged
+    {
+        var buffer = new T[tensor.Numel];
+        tensor.CopyTo<T>(buffer);
+        change(buffer);
+        tensor.CopyFrom<T>(buffer);
     }
 
     /// <summary>Waits until every process has called it.</summary>

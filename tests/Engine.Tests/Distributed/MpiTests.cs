@@ -35,24 +35,41 @@ public sealed class MpiTests : IDisposable
         return "";
     }
 
-    private (int Code, string Output, double Seconds) Launch(int ranks, params string[] args)
+    /// <summary>Starts a program with its output read as it comes (TERM=dumb: no escape codes in mpirun's output; one thread per process).</summary>
+    private static (Process Process, Task<string> Stdout, Task<string> Stderr) Start(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Probe, .. args])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.Environment["TERM"] = "dumb";
         start.Environment["ENGINE_NUM_THREADS"] = "1";
+        var p = Process.Start(start)!;
+        return (p, p.StandardOutput.ReadToEndAsync(), p.StandardError.ReadToEndAsync());
+    }
+
+    /// <summary>Runs a program to its end (killed, and a failure, after <paramref name="seconds"/>): exit code, standard output, both outputs.</summary>
+    private static (int Code, string Stdout, string Output, double Seconds) Run(int seconds, string program, params string[] args)
+    {
         var clock = Stopwatch.StartNew();
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(180_000))
+        var (p, stdout, stderr) = Start(program, args);
+        using (p)
         {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"mpirun did not finish in 180 s: {stdout.Result}{stderr.Result}");
+            if (!p.WaitForExit(seconds * 1000))
+            {
+                p.Kill(entireProcessTree: true);
+                Assert.Fail($"{Path.GetFileName(program)} {string.Join(" ", args)} did not finish in {seconds} s: {stdout.Result}{stderr.Result}");
+            }
+            return (p.ExitCode, stdout.Result, stdout.Result + stderr.Result, clock.Elapsed.TotalSeconds);
         }
-        return (p.ExitCode, stdout.Result + stderr.Result, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>mpirun's arguments for two processes of a command (as root, and on a machine of fewer cores).</summary>
+    private static string[] TwoRanks(params string[] command) => ["--allow-run-as-root", "--oversubscribe", "-np", "2", .. command];
+
+    private static string EngineDll => Path.Combine(AppContext.BaseDirectory, "engine.dll");
+
+    private (int Code, string Output, double Seconds) Launch(int ranks, params string[] args)
+    {
+        var (code, _, output, seconds) = Run(180, NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", Probe, .. args]);
+        return (code, output, seconds);
     }
 
     [SkippableFact]
@@ -153,15 +170,8 @@ public sealed class MpiTests : IDisposable
     [SkippableFact]
     public void Killing_one_process_ends_the_whole_job_within_seconds()
     {
-        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", Probe, _dir, "0", "32"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        start.Environment["TERM"] = "dumb";
-        start.Environment["ENGINE_NUM_THREADS"] = "1";
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
+        var (p, stdout, stderr) = Start(NeedMpiRun(), TwoRanks("dotnet", Probe, _dir, "0", "32"));
+        using var job = p;
         string pidFile = Path.Combine(_dir, "pid1");
         var wait = Stopwatch.StartNew();
         while (!File.Exists(pidFile) && wait.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited) Thread.Sleep(50);
@@ -180,20 +190,10 @@ public sealed class MpiTests : IDisposable
     [SkippableFact]
     public void Mpirun_engine_train_trains_data_parallel_like_one_process_and_only_rank_0_speaks()
     {
-        string engine = Path.Combine(AppContext.BaseDirectory, "engine.dll");
         string outDir = Path.Combine(_dir, "run");
-        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet", engine,
-            "train", "--model", "mlp", "--epochs", "1", "--batch-size", "64", "--out", outDir, "--json", "--quiet"])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        start.Environment["TERM"] = "dumb";
-        start.Environment["ENGINE_NUM_THREADS"] = "1";
-        using var p = Process.Start(start)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(180_000), "mpirun engine train did not finish");
-        Assert.True(p.ExitCode == 0, stdout + stderr.Result);
+        var (code, stdout, output, _) = Run(180, NeedMpiRun(), TwoRanks("dotnet", EngineDll,
+            "train", "--model", "mlp", "--epochs", "1", "--batch-size", "64", "--out", outDir, "--json", "--quiet"));
+        Assert.True(code == 0, output);
         var lines = stdout.TrimEnd().Split('\n');
         Assert.Single(lines);                                          // rank 0's JSON only
         var json = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement;
@@ -213,34 +213,16 @@ public sealed class MpiTests : IDisposable
     public void Mpirun_engine_finetune_fine_tunes_data_parallel_like_one_process()
     {
         // the pretrained run keeps its batch norms frozen, so two half batches train exactly what one whole batch does (to rounding)
-        string[] options = ["--train-size", "120", "--test-size", "100", "--image-size", "32", "--head-epochs", "1", "--tune-epochs", "1",
+        string[] options = ["finetune", "--train-size", "120", "--test-size", "100", "--image-size", "32", "--head-epochs", "1", "--tune-epochs", "1",
                             "--batch-size", "32", "--skip-scratch", "--json", "--quiet"];
-        string outDir = Path.Combine(_dir, "ft");
-        var start = new ProcessStartInfo(NeedMpiRun(), ["--allow-run-as-root", "--oversubscribe", "-np", "2", "dotnet",
-            Path.Combine(AppContext.BaseDirectory, "engine.dll"), "finetune", .. options, "--out", outDir])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        start.Environment["TERM"] = "dumb";
-        start.Environment["ENGINE_NUM_THREADS"] = "1";
-        using var p = Process.Start(start)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(300_000), "mpirun engine finetune did not finish");
-        Assert.True(p.ExitCode == 0, stdout + stderr.Result);
+        var (code, stdout, output, _) = Run(300, NeedMpiRun(), TwoRanks(["dotnet", EngineDll, .. options, "--out", Path.Combine(_dir, "ft")]));
+        Assert.True(code == 0, output);
         var json = System.Text.Json.JsonDocument.Parse(stdout.TrimEnd().Split('\n')[^1]).RootElement;
         Assert.Equal(2, json.GetProperty("world_size").GetInt32());
 
-        var alone = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "engine.dll"), "finetune", .. options, "--out", Path.Combine(_dir, "ft1")])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        alone.Environment["TERM"] = "dumb";
-        using var q = Process.Start(alone)!;
-        var qErr = q.StandardError.ReadToEndAsync();
-        string qOut = q.StandardOutput.ReadToEnd();
-        Assert.True(q.WaitForExit(300_000) && q.ExitCode == 0, qOut + qErr.Result);
-        var one = System.Text.Json.JsonDocument.Parse(qOut.TrimEnd().Split('\n')[^1]).RootElement;
+        var (oneCode, oneStdout, oneOutput, _) = Run(300, "dotnet", [EngineDll, .. options, "--out", Path.Combine(_dir, "ft1")]);
+        Assert.True(oneCode == 0, oneOutput);
+        var one = System.Text.Json.JsonDocument.Parse(oneStdout.TrimEnd().Split('\n')[^1]).RootElement;
         Assert.Equal(one.GetProperty("pretrained_test_accuracy").GetDouble(), json.GetProperty("pretrained_test_accuracy").GetDouble(), 3);
     }
 
