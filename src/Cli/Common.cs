@@ -90,6 +90,28 @@ internal static class Common
         }
     }
 
+    /// <summary>
+    /// Runs a training command on this process of a job. Without a launcher, or on rank 0, <paramref name="run"/>
+    /// gets null (print and write as asked); the other ranks get a run folder of their own, removed at the end, to
+    /// train into quietly. <paramref name="batchSize"/> is the whole job's batch: it must divide among the processes.
+    /// </summary>
+    public static int OnEveryRank(Engine.Distributed.ProcessGroup? group, int batchSize, Func<string?, int> run)
+    {
+        int ranks = group?.Size ?? 1;
+        if (batchSize % ranks != 0)
+            throw new CliException($"--batch-size {batchSize} is the batch of the whole job: it must divide among its {ranks} processes");
+        if (group is null || group.Rank == 0) return run(null);
+        string scratch = Directory.CreateTempSubdirectory($"engine-rank{group.Rank}-").FullName;
+        try
+        {
+            return run(Path.Combine(scratch, "run"));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
     /// <summary>Train and test sets from a folder of IDX files, or the embedded subset.</summary>
     public static (TensorDataset Train, TensorDataset Test) LoadData(string? dir)
     {

@@ -174,20 +174,10 @@ internal static class FinetuneCommand
     /// </summary>
     internal static int Run(FinetuneOptions o, TextWriter output, CancellationToken stop)
     {
-        var group = ProcessGroup.DetectLauncher() is null ? null : ProcessGroup.World;
-        int ranks = group?.Size ?? 1;
-        if (o.BatchSize % ranks != 0)
-            throw new CliException($"--batch-size {o.BatchSize} is the batch of the whole job: it must divide among its {ranks} processes");
-        if (group is null || group.Rank == 0) return RunOne(o, output, stop, group);
-        string scratch = Directory.CreateTempSubdirectory($"engine-rank{group.Rank}-").FullName;
-        try
-        {
-            return RunOne(o with { Out = Path.Combine(scratch, "run"), Quiet = true, Json = false }, TextWriter.Null, stop, group);
-        }
-        finally
-        {
-            Directory.Delete(scratch, recursive: true);
-        }
+        var group = ProcessGroup.Launched;
+        return Common.OnEveryRank(group, o.BatchSize, scratch => scratch is null
+            ? RunOne(o, output, stop, group)
+            : RunOne(o with { Out = scratch, Quiet = true, Json = false }, TextWriter.Null, stop, group));
     }
 
     private static int RunOne(FinetuneOptions o, TextWriter output, CancellationToken stop, ProcessGroup? group)

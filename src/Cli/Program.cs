@@ -4,7 +4,7 @@ using Engine.Distributed;
 
 int code = EntryPoint.Run(args, Console.Out, Console.Error);
 // under mpirun every process ends MPI before it exits (MPI_Finalize), or the launcher reports it as failed
-if (ProcessGroup.DetectLauncher() is not null) ProcessGroup.World.Dispose();
+ProcessGroup.Launched?.Dispose();
 return code;
 
 namespace Engine.Cli
@@ -113,7 +113,7 @@ namespace Engine.Cli
         {
             output.WriteLine($"error: {message}");
             output.Flush();
-            if (ProcessGroup.DetectLauncher() is not null && ProcessGroup.World is { Size: > 1 } world)
+            if (ProcessGroup.Launched is { Size: > 1 } world)
                 world.Abort($"rank {world.Rank}: {message}", 2);
             return 2;
         }

@@ -42,27 +42,10 @@ internal static class TrainCommand
     {
         if (o.Epochs < 1) throw new CliException($"--epochs {o.Epochs} must be at least 1");
         if (o.BatchSize < 1) throw new CliException($"--batch-size {o.BatchSize} must be at least 1");
-        // under mpirun/srun: data-parallel over the job's processes; rank 0 prints and writes the run folder,
-        // the others train quietly into a folder of their own that is removed at the end
-        var group = ProcessGroup.DetectLauncher() is null ? null : ProcessGroup.World;
-        int ranks = group?.Size ?? 1, rank = group?.Rank ?? 0;
-        if (o.BatchSize % ranks != 0)
-            throw new CliException($"--batch-size {o.BatchSize} is the batch of the whole job: it must divide among its {ranks} processes");
-        string? scratch = null;
-        if (rank != 0)
-        {
-            scratch = Directory.CreateTempSubdirectory($"engine-rank{rank}-").FullName;
-            o = o with { Out = Path.Combine(scratch, "run"), Quiet = true, Json = false };
-            output = TextWriter.Null;
-        }
-        try
-        {
-            return Train(o, output, group);
-        }
-        finally
-        {
-            if (scratch is not null) Directory.Delete(scratch, recursive: true);
-        }
+        var group = ProcessGroup.Launched;
+        return Common.OnEveryRank(group, o.BatchSize, scratch => scratch is null
+            ? Train(o, output, group)
+            : Train(o with { Out = scratch, Quiet = true, Json = false }, TextWriter.Null, group));
     }
 
     private static int Train(TrainOptions o, TextWriter output, ProcessGroup? group)

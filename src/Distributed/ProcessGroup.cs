@@ -44,6 +44,9 @@ public sealed unsafe class ProcessGroup : IDisposable
         return null;
     }
 
+    /// <summary>The job's group when a launcher started this process (<see cref="World"/>), else null: one process, nothing to coordinate.</summary>
+    public static ProcessGroup? Launched => DetectLauncher() is null ? null : World;
+
     /// <summary>
     /// The job's process group, started on first use: MPI initialized (thread level MULTIPLE) when a launcher
     /// started this process, else a group of one. An exception nobody catches aborts the whole job with its

@@ -13,14 +13,14 @@ string modelName = args.Length > 4 ? args[4] : "mlp";
 
 using var group = ProcessGroup.World;
 using var all = FashionMnist.LoadTrain();
-using var data = MpiProbe.Take(all, 2048);
+using var data = MpiProbe.Data(all);
 // a different initialisation on every rank: DistributedDataParallel must replace it with rank 0's
 var model = modelName == "syncbn"
     ? MpiProbe.ConvBn(new Generator((ulong)(1 + group.Rank)), n => new SyncBatchNorm(n, group))
     : Models.Create(modelName, generator: new Generator((ulong)(1 + group.Rank)));
 using var ddp = new DistributedDataParallel(model, group, bucketBytes: 64 << 10);
-using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
-var loader = new DataLoader(data, batch, shuffle: true, seed: 5) { Shard = (group.Rank, group.Size) };
+using var sgd = new SGD(model.Parameters(), lr: MpiProbe.LearningRate, momentum: MpiProbe.Momentum);
+var loader = new DataLoader(data, batch, shuffle: true, seed: MpiProbe.ShuffleSeed) { Shard = (group.Rank, group.Size) };
 var loss = new CrossEntropyLoss();
 int step = 0;
 double overlapped = 0, waited = 0;
@@ -56,8 +56,18 @@ if (group.Rank == 0)
                       $"in_flight_during_backward_ms {overlapped * 1000 / Math.Max(step, 1):F3} waited_after_backward_ms {waited * 1000 / Math.Max(step, 1):F3}");
 return 0;
 
-static class MpiProbe
+/// <summary>What the probe trains on and with; MpiTests trains the same alone, for comparison.</summary>
+public static class MpiProbe
 {
+    /// <summary>The learning rate and momentum of the probe's SGD.</summary>
+    public const double LearningRate = 0.05, Momentum = 0.9;
+
+    /// <summary>The seed of the loaders' shuffle.</summary>
+    public const ulong ShuffleSeed = 5;
+
+    /// <summary>The probe's training set: the first 2,048 images of the embedded subset.</summary>
+    public static TensorDataset Data(TensorDataset all) => Take(all, 2048);
+
     /// <summary>A small conv net with a batch norm of the caller's kind (SyncBatchNorm here, BatchNorm2d in the test's one-process run).</summary>
     public static Sequential ConvBn(Generator generator, Func<int, Module> norm) => new(
         new Conv2d(1, 4, 3, padding: 1, generator: generator), norm(4), new ReLU(), new Flatten(), new Linear(4 * 28 * 28, 10, generator: generator));

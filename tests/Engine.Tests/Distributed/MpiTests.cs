@@ -72,28 +72,25 @@ public sealed class MpiTests : IDisposable
         return (code, output, seconds);
     }
 
-    [SkippableFact]
-    public void Two_ranks_with_batch_b_train_like_one_process_with_batch_2b_and_agree_bit_for_bit()
+    /// <summary>Rank 0's saved weights, after checking that rank 1 saved the same bits.</summary>
+    private Dictionary<string, Tensor> IdenticalRankWeights()
     {
-        const int steps = 6, batch = 32;
-        var (code, output, _) = Launch(2, _dir, steps.ToString(), batch.ToString());
-        Assert.True(code == 0, output);
-        Assert.Contains("rank 0 of 2", output);
-        Assert.Contains("rank 1 of 2", output);
-
         var rank0 = SafeTensors.Load(Path.Combine(_dir, "rank0.safetensors"));
         var rank1 = SafeTensors.Load(Path.Combine(_dir, "rank1.safetensors"));
         foreach (var (name, t) in rank0)
             Assert.True(t.ToArray<float>().AsSpan().SequenceEqual(rank1[name].ToArray<float>()), $"{name} differs between the ranks");
+        return rank0;
+    }
 
-        // one process, the same data and seeds, a batch of 2B: rank 0's initialisation (Generator(1))
+    /// <summary>What the probe does, in this one process: <paramref name="steps"/> steps of the whole batch of the job.</summary>
+    private static void TrainAlone(Module model, int steps, int wholeBatch)
+    {
         using var all = FashionMnist.LoadTrain();
-        using var data = new TensorDataset(all.Inputs.Narrow(0, 0, 2048).Contiguous(), all.Labels.Narrow(0, 0, 2048).Contiguous());
-        var model = Models.Mlp(generator: new Generator(1));
-        using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
+        using var data = MpiProbe.Data(all);
+        using var sgd = new SGD(model.Parameters(), lr: MpiProbe.LearningRate, momentum: MpiProbe.Momentum);
         var loss = new CrossEntropyLoss();
         int step = 0;
-        foreach (var b in new DataLoader(data, 2 * batch, shuffle: true, seed: 5).Batches(0))
+        foreach (var b in new DataLoader(data, wholeBatch, shuffle: true, seed: MpiProbe.ShuffleSeed).Batches(0))
         {
             using (b)
             using (Tensor.Scope())
@@ -104,6 +101,22 @@ public sealed class MpiTests : IDisposable
                 sgd.Step();
             }
         }
+    }
+
+    [SkippableFact]
+    public void Two_ranks_with_batch_b_train_like_one_process_with_batch_2b_and_agree_bit_for_bit()
+    {
+        const int steps = 6, batch = 32;
+        var (code, output, _) = Launch(2, _dir, steps.ToString(), batch.ToString());
+        Assert.True(code == 0, output);
+        Assert.Contains("rank 0 of 2", output);
+        Assert.Contains("rank 1 of 2", output);
+
+        var rank0 = IdenticalRankWeights();
+
+        // one process, the same data and seeds, a batch of 2B: rank 0's initialisation (Generator(1))
+        var model = Models.Mlp(generator: new Generator(1));
+        TrainAlone(model, steps, 2 * batch);
         double worst = 0;
         foreach (var (name, p) in model.NamedParameters())
         {
@@ -121,31 +134,11 @@ public sealed class MpiTests : IDisposable
         const int steps = 4, batch = 16;
         var (code, output, _) = Launch(2, _dir, steps.ToString(), batch.ToString(), "-1", "syncbn");
         Assert.True(code == 0, output);
-        var rank0 = SafeTensors.Load(Path.Combine(_dir, "rank0.safetensors"));
-        var rank1 = SafeTensors.Load(Path.Combine(_dir, "rank1.safetensors"));
-        foreach (var (name, t) in rank0)
-            Assert.True(t.ToArray<float>().AsSpan().SequenceEqual(rank1[name].ToArray<float>()), $"{name} differs between the ranks");
+        var rank0 = IdenticalRankWeights();
 
-        using var all = FashionMnist.LoadTrain();
-        using var data = new TensorDataset(all.Inputs.Narrow(0, 0, 2048).Contiguous(), all.Labels.Narrow(0, 0, 2048).Contiguous());
-        // the probe builds its layers from one generator in this order; so does this, with BatchNorm2d in place of SyncBatchNorm
-        var generator = new Generator(1);
-        var model = new Sequential(new Conv2d(1, 4, 3, padding: 1, generator: generator), new BatchNorm2d(4), new ReLU(), new Flatten(),
-            new Linear(4 * 28 * 28, 10, generator: generator));
-        using var sgd = new SGD(model.Parameters(), lr: 0.05, momentum: 0.9);
-        var loss = new CrossEntropyLoss();
-        int step = 0;
-        foreach (var b in new DataLoader(data, 2 * batch, shuffle: true, seed: 5).Batches(0))
-        {
-            using (b)
-            using (Tensor.Scope())
-            {
-                if (step++ == steps) break;
-                sgd.ZeroGrad();
-                loss.Call(model.Call(new Variable(b.Inputs)), new Variable(b.Labels)).Backward();
-                sgd.Step();
-            }
-        }
+        // the probe's network with BatchNorm2d in place of SyncBatchNorm, rank 0's initialisation
+        var model = MpiProbe.ConvBn(new Generator(1), n => new BatchNorm2d(n));
+        TrainAlone(model, steps, 2 * batch);
         foreach (var (name, t) in model.StateDict())
         {
             var single = t.ToArray<float>();

@@ -100,11 +100,7 @@ public sealed record DocSnippet(string File, int Line, string Kind, string Code,
 
     private static string? ExpectedAfter(string[] lines, int from)
     {
-        int i = from;
-        while (i < lines.Length && lines[i].Trim().Length == 0) i++;
-        if (i < lines.Length && lines[i].TrimEnd().EndsWith(':') && !lines[i].StartsWith("```", StringComparison.Ordinal))
-            for (i++; i < lines.Length && lines[i].Trim().Length == 0; i++) { }
-        if (i >= lines.Length || lines[i].Trim() != "```text") return null;
+        if (OutputStart(lines, from) is not { } i) return null;
         var text = new StringBuilder();
         for (i++; i < lines.Length && lines[i].Trim() != "```"; i++) text.AppendLine(lines[i]);
         return text.ToString();
