@@ -1,3 +1,5 @@
+using Engine.Kernels;
+
 namespace Engine.Tests;
 
 /// <summary>Convolution forward and both backward directions against direct seven-loop references.</summary>
@@ -75,7 +77,7 @@ public abstract class ConvTests
     {
         var d = new TheoryData<int, DType, string>();
         for (int i = 0; i < Cases.Length; i++)
-            foreach (var path in new[] { "auto", "gemm", "direct", "per-image" })
+            foreach (var path in Enum.GetNames<Conv2dAlgorithm>().Prepend("auto"))
             {
                 d.Add(i, DType.Float32, path);
                 d.Add(i, DType.Float64, path);
@@ -83,34 +85,69 @@ public abstract class ConvTests
         return d;
     }
 
+    private static Conv2dGeometry Geometry(ConvCase c) =>
+        new(c.N, c.C, c.H, c.W, c.K, c.R, c.S, c.Stride.H, c.Stride.W, c.Padding.Top, c.Padding.Left, c.Padding.Bottom, c.Padding.Right,
+            c.Dilation.H, c.Dilation.W, c.Groups);
+
     /// <summary>
-    /// Runs <paramref name="body"/> with the path forced: "gemm" (im2col panels), "direct", "per-image" (tiny
-    /// maps too, instead of the whole batch's columns or the whole-plane product), or "auto".
+    /// Every case in every direction through every algorithm that applies to it ("auto": the algorithm Choose names);
+    /// where the forced algorithm does not apply in a direction, that direction takes its own choice.
     /// </summary>
-    private static void WithPath(string path, Action body)
+    [Theory, MemberData(nameof(CaseIndicesAndPaths))]
+    public void Forward_and_backward_match_direct_loops(int caseIndex, DType dtype, string path)
     {
-        bool saveUse = Engine.Kernels.CpuBackend.UseDirectConv, saveSmall = Engine.Kernels.CpuBackend.UseSmallMaps;
-        bool saveWhole = Engine.Kernels.CpuBackend.UseWholePlane;
-        int saveMin = Engine.Kernels.DirectConv.MinTaps;
-        try
+        using var forced = path == "auto" ? null : Conv2dAlgorithms.Force(Enum.Parse<Conv2dAlgorithm>(path));
+        CheckCase(caseIndex, dtype);
+    }
+
+    [Fact]
+    public void Every_algorithm_is_tested_in_each_direction_it_serves()
+    {
+        bool avx = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;   // Direct needs it; the rest run everywhere
+        var serves = new Dictionary<ConvDirection, Conv2dAlgorithm[]>
         {
-            if (path == "gemm") Engine.Kernels.CpuBackend.UseDirectConv = false;
-            if (path == "direct") Engine.Kernels.DirectConv.MinTaps = 1;
-            if (path == "per-image") Engine.Kernels.CpuBackend.UseSmallMaps = Engine.Kernels.CpuBackend.UseWholePlane = false;
-            body();
-        }
-        finally
+            [ConvDirection.Forward] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.WholePlane],
+            [ConvDirection.BackwardInput] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.TransposedSmallMaps, Conv2dAlgorithm.TransposedDirect],
+            [ConvDirection.BackwardWeight] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps],
+        };
+        foreach (var (direction, algorithms) in serves)
         {
-            Engine.Kernels.CpuBackend.UseDirectConv = saveUse;
-            Engine.Kernels.CpuBackend.UseSmallMaps = saveSmall;
-            Engine.Kernels.CpuBackend.UseWholePlane = saveWhole;
-            Engine.Kernels.DirectConv.MinTaps = saveMin;
+            foreach (var algorithm in Enum.GetValues<Conv2dAlgorithm>())
+            {
+                bool expected = algorithms.Contains(algorithm) && (avx || algorithm is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect));
+                int applies = Cases.Count(c => Conv2dAlgorithms.Applies(algorithm, Geometry(c), direction));
+                Assert.True(expected == applies > 0, $"{algorithm} {direction}: applies to {applies} cases");
+            }
+            // the automatic choice itself lands on each algorithm for some case (backward-weight prefers Direct wherever it runs)
+            var chosen = Cases.Select(c => Conv2dAlgorithms.Choose(Geometry(c), direction)).ToHashSet();
+            var expectChosen = algorithms.Where(a => avx
+                ? !(direction == ConvDirection.BackwardWeight && a is Conv2dAlgorithm.Im2Col or Conv2dAlgorithm.Pointwise)
+                : a is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect));
+            Assert.True(expectChosen.All(chosen.Contains), $"{direction}: chosen {string.Join(", ", chosen)}");
         }
     }
 
-    [Theory, MemberData(nameof(CaseIndicesAndPaths))]
-    public void Forward_and_backward_match_direct_loops(int caseIndex, DType dtype, string path) =>
-        WithPath(path, () => CheckCase(caseIndex, dtype));
+    [Fact]
+    public void A_forced_algorithm_holds_on_its_own_thread_and_its_workers_only()
+    {
+        var g = Geometry(Cases[9]);   // 4 images of 12x12: the automatic choice is not SmallMaps
+        Assert.NotEqual(Conv2dAlgorithm.SmallMaps, Conv2dAlgorithms.Choose(g, ConvDirection.Forward));
+        using (Conv2dAlgorithms.Force(Conv2dAlgorithm.SmallMaps))
+        {
+            Assert.Equal(Conv2dAlgorithm.SmallMaps, Conv2dAlgorithms.Choose(g, ConvDirection.Forward));
+            var other = Conv2dAlgorithm.SmallMaps;
+            var thread = new Thread(() => other = Conv2dAlgorithms.Choose(g, ConvDirection.Forward));
+            thread.Start();
+            thread.Join();
+            Assert.NotEqual(Conv2dAlgorithm.SmallMaps, other);
+            // the choice a worker thread sees inside this thread's parallel region
+            var seen = new Conv2dAlgorithm[64];
+            using (CpuBackend.UseThreads(2))
+                WorkerPool.Run(seen.Length, i => seen[i] = Conv2dAlgorithms.Choose(g, ConvDirection.Forward));
+            Assert.All(seen, a => Assert.Equal(Conv2dAlgorithm.SmallMaps, a));
+        }
+        Assert.NotEqual(Conv2dAlgorithm.SmallMaps, Conv2dAlgorithms.Choose(g, ConvDirection.Forward));
+    }
 
     private static void CheckCase(int caseIndex, DType dtype)
     {
@@ -174,5 +211,4 @@ public abstract class ConvTests
     }
 }
 
-[Collection(nameof(KernelSwitchCollection))]
 public sealed class CpuConvTests : ConvTests;

@@ -143,10 +143,8 @@ public abstract class MatMulTests
     [InlineData(false)]
     public void Packed_and_unpacked_paths_agree_with_the_reference(bool unpacked)
     {
-        var saved = Gemm.ForceUnpacked;
-        try
+        using (Gemm.UseUnpacked(unpacked))
         {
-            Gemm.ForceUnpacked = unpacked;
             var rng = new Random(16);
             using var scope = Tensor.Scope();
             foreach (var (m, k, n) in new[] { (1, 1, 1), (5, 3, 17), (13, 70, 33), (64, 100, 48), (200, 40, 300), (128, 784, 256), (10, 128, 128) })
@@ -165,10 +163,6 @@ public abstract class MatMulTests
                     CheckProduct(expected, a.MatMul(bt, transposeB: true), k, $"Bᵀ unpacked={unpacked} {m}x{k}x{n} {dtype}");
                     CheckProduct(expected, at.MatMul(bt, transposeA: true, transposeB: true), k, $"AᵀBᵀ unpacked={unpacked} {m}x{k}x{n} {dtype}");
                 }
-        }
-        finally
-        {
-            Gemm.ForceUnpacked = saved;
         }
     }
 
@@ -202,12 +196,9 @@ public abstract class MatMulTests
     [Fact]
     public void Vector512_micro_kernel_is_correct_where_it_is_not_accelerated_too()
     {
-        bool saved = Gemm.UseVector512;
-        try
+        foreach (bool wide in new[] { true, false })
         {
-            foreach (bool wide in new[] { true, false })
-            {
-                Gemm.UseVector512 = wide;
+            using (Gemm.UseWide(wide))
                 foreach (var dtype in new[] { DType.Float32, DType.Float64 })
                 {
                     var rng = new Random(15);
@@ -216,14 +207,8 @@ public abstract class MatMulTests
                     var b = Data.Uniform(rng, [70, 67], -1, 1, dtype);
                     CheckProduct(RefMatMul(RefArray.Of(a), RefArray.Of(b)), a.MatMul(b), 70, $"wide={wide} {dtype}");
                 }
-            }
-        }
-        finally
-        {
-            Gemm.UseVector512 = saved;
         }
     }
 }
 
-[Collection(nameof(KernelSwitchCollection))]
 public sealed class CpuMatMulTests : MatMulTests;

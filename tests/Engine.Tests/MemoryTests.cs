@@ -4,15 +4,6 @@ namespace Engine.Tests;
 public sealed class MemoryCollection;
 
 /// <summary>
-/// Tests that flip the kernels' process-wide switches (<c>Gemm.ForceUnpacked</c>,
-/// <c>Gemm.UseVector512</c>, <c>CpuBackend.UseDirectConv</c>, <c>DirectConv.MinTaps</c>). They run alone:
-/// in parallel, another test's products would take the forced path and round differently, which
-/// broke the bit-identical-rerun test once.
-/// </summary>
-[CollectionDefinition(nameof(KernelSwitchCollection), DisableParallelization = true)]
-public sealed class KernelSwitchCollection;
-
-/// <summary>
 /// The suites on ILGPU's CPU accelerator: one after another among themselves, in parallel with the
 /// rest of the suite. (They once ran alone, quarantined for zeros they read only beside other tests:
 /// host copies made from unpinned arrays, which another thread's garbage collection could move.

@@ -5,32 +5,26 @@ namespace Engine.Tests;
 /// <summary>
 /// The same inputs give the same bits whatever the number of threads: work that is combined
 /// (partial sums, accumulated gradients) is split by the problem's size, never by the worker count.
-/// Each case runs with 1, 2, 3, 4 and 16 threads and compares the bytes.
+/// Each case runs with 1, 2, 3, 4 and 16 threads (set for this test's thread only) and compares the bytes.
 /// </summary>
-[Collection(nameof(KernelSwitchCollection))]
 public sealed class ThreadCountDeterminismTests
 {
     private static readonly int[] s_threadCounts = [1, 2, 3, 4, 16];
 
     private static void SameBitsWithAnyThreadCount(string what, Func<Tensor[]> compute)
     {
-        int saved = CpuBackend.Threads;
-        try
+        byte[][]? reference = null;
+        foreach (int threads in s_threadCounts)
         {
-            byte[][]? reference = null;
-            foreach (int threads in s_threadCounts)
-            {
-                CpuBackend.Threads = threads;
-                using var scope = Tensor.Scope();
-                var bytes = compute().Select(t => t.DType == DType.Float64
-                    ? t.ToArray<double>().SelectMany(BitConverter.GetBytes).ToArray()
-                    : t.To(DType.Float32).ToArray<float>().SelectMany(BitConverter.GetBytes).ToArray()).ToArray();
-                if (reference is null) { reference = bytes; continue; }
-                for (int i = 0; i < bytes.Length; i++)
-                    Assert.True(reference[i].AsSpan().SequenceEqual(bytes[i]), $"{what}: output {i} differs between 1 and {threads} threads");
-            }
+            using var threadScope = CpuBackend.UseThreads(threads);
+            using var scope = Tensor.Scope();
+            var bytes = compute().Select(t => t.DType == DType.Float64
+                ? t.ToArray<double>().SelectMany(BitConverter.GetBytes).ToArray()
+                : t.To(DType.Float32).ToArray<float>().SelectMany(BitConverter.GetBytes).ToArray()).ToArray();
+            if (reference is null) { reference = bytes; continue; }
+            for (int i = 0; i < bytes.Length; i++)
+                Assert.True(reference[i].AsSpan().SequenceEqual(bytes[i]), $"{what}: output {i} differs between 1 and {threads} threads");
         }
-        finally { CpuBackend.Threads = saved; }
     }
 
     private static Tensor R(ulong seed, params int[] shape) => Tensor.RandN(shape, 0, 1, generator: new Generator(seed));

@@ -33,7 +33,7 @@ public sealed unsafe partial class CpuBackend
         int OH = g.OH, OW = g.OW, HW = g.H * g.W;
         // Columns ow in [owLo, owHi] have every horizontal tap inside the row: they skip the column checks.
         // (the first tap inside from owLo on, the last tap inside up to owHi)
-        int owLo = ValidRange(OW, g.StrideW, -g.PadLeft, g.W).Lo, owHi = ValidRange(OW, g.StrideW, (g.KW - 1) * g.DilationW - g.PadLeft, g.W).Hi;
+        int owLo = Im2ColConv.ValidRange(OW, g.StrideW, -g.PadLeft, g.W).Lo, owHi = Im2ColConv.ValidRange(OW, g.StrideW, (g.KW - 1) * g.DilationW - g.PadLeft, g.W).Hi;
         // float32 rows whose window rows all lie inside the plane go through MaxPoolRowVector when it has a full vector of work
         bool vectorRows = typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && (owHi - owLo) * g.StrideW + 1 >= Vector256<float>.Count;
         ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>

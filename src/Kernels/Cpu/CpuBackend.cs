@@ -19,11 +19,24 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public string Name => "cpu";
 
-    /// <summary>How many threads the kernels use (default: the number of cores, or ENGINE_NUM_THREADS).</summary>
+    /// <summary>
+    /// How many threads the kernels use (default: the number of cores, or ENGINE_NUM_THREADS). Setting it changes
+    /// the whole process; <see cref="UseThreads"/> changes it for one thread in a scope. Results do not depend on it.
+    /// </summary>
     public static int Threads
     {
         get => WorkerPool.Threads;
         set => WorkerPool.Threads = value;
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed (on this thread), kernels started by this thread use at most
+    /// <paramref name="threads"/> threads; other threads keep theirs.
+    /// </summary>
+    public static IDisposable UseThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        return KernelChoices.With(c => c with { Threads = threads });
     }
 
     /// <inheritdoc/>

@@ -22,8 +22,14 @@ namespace Engine.Kernels;
 /// </remarks>
 internal static unsafe class Gemm
 {
-    /// <summary>Use the AVX-512 micro-kernel (tests may force either; both are correct everywhere).</summary>
-    internal static bool UseVector512 = Vector512.IsHardwareAccelerated;
+    /// <summary>Use the AVX-512 micro-kernel: where it is accelerated, unless this thread's <see cref="KernelChoices"/> say otherwise (both are correct everywhere).</summary>
+    internal static bool UseVector512 => KernelChoices.Current?.GemmWide ?? Vector512.IsHardwareAccelerated;
+
+    /// <summary>Until disposed, this thread's products use the 512-bit micro-kernel or not.</summary>
+    internal static IDisposable UseWide(bool wide) => KernelChoices.With(c => c with { GemmWide = wide });
+
+    /// <summary>Until disposed, this thread's products read their operands in place (true) or packed (false) whatever their size.</summary>
+    internal static IDisposable UseUnpacked(bool unpacked) => KernelChoices.With(c => c with { GemmUnpacked = unpacked });
 
     /// <summary>Multiply-adds below which a product stays on the calling thread.</summary>
     internal const long ParallelMacs = 1L << 20;
@@ -71,15 +77,11 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
-    /// Where reading the operands in place beats packing them, measured on this project's 2-vCPU
-    /// AVX2 machines: few rows of A (a packed B panel would be reused by few kernel calls), few
-    /// columns of B (B stays in cache), or both small. 64×64×64 ran 1.8× faster unpacked,
-    /// 64×784×128 1.5×, 1024×64×1024 1.6×; 512³ and 1024×1024×64 ran 15-25 % faster packed.
+    /// Where reading the operands in place beats packing them (measurements in docs/engine-core.md): few rows of
+    /// A (a packed B panel would be reused by few kernel calls), few columns of B (B stays in cache), or both small.
     /// </summary>
-    internal static bool UnpackedWins(int m, int n) => ForceUnpacked ?? (m <= 96 || n <= 128 || (m <= 256 && n <= 256));
-
-    /// <summary>Tests force either path.</summary>
-    internal static bool? ForceUnpacked;
+    internal static bool UnpackedWins(int m, int n) =>
+        KernelChoices.Current?.GemmUnpacked ?? (m <= 96 || n <= 128 || (m <= 256 && n <= 256));
 
     /// <summary>
     /// Small products without packing A: the kernel broadcasts A straight from six row pointers and

@@ -6,17 +6,31 @@ namespace Engine.Kernels;
 /// Persistent worker threads for the CPU kernels. A parallel region hands out part indices
 /// dynamically; the calling thread works too. Idle workers spin for about two milliseconds and
 /// then block, so back-to-back kernels start at once without burning a core while idle
-/// (pure spinning collapsed two-thread throughput on the 2-vCPU machines we run on).
+/// (pure spinning collapsed two-thread throughput on the 2-vCPU machines we run on). A region
+/// runs with its caller's <see cref="KernelChoices"/> on every worker, and at most as many
+/// threads as those choices (or <see cref="Threads"/>) allow.
 /// </summary>
 internal static class WorkerPool
 {
-    private sealed class Job(int parts, Action<int> body)
+    private sealed class Job(int parts, Action<int> body, KernelChoices? choices, int helpers)
     {
         public readonly int Parts = parts;
         public readonly Action<int> Body = body;
+        public readonly KernelChoices? Choices = choices;
+        public readonly int MaxHelpers = helpers;
+        public int Helpers;
         public int Next;
         public int Remaining = parts;
         public Exception? Error;
+
+        /// <summary>A worker's turn: it works only while the region wants more helpers, under the caller's choices.</summary>
+        public void Help()
+        {
+            if (Interlocked.Increment(ref Helpers) > MaxHelpers) return;
+            KernelChoices.Current = Choices;
+            try { Work(); }
+            finally { KernelChoices.Current = null; }
+        }
 
         public void Work()
         {
@@ -45,10 +59,10 @@ internal static class WorkerPool
         return int.TryParse(env, out int n) && n > 0 ? n : Environment.ProcessorCount;
     }
 
-    /// <summary>How many threads a parallel region uses (the caller included).</summary>
+    /// <summary>How many threads a parallel region started on this thread uses (the caller included).</summary>
     public static int Threads
     {
-        get => s_threads;
+        get => KernelChoices.Current?.Threads ?? s_threads;
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
@@ -60,16 +74,17 @@ internal static class WorkerPool
     public static void Run(int parts, Action<int> body)
     {
         if (parts <= 0) return;
-        if (parts == 1 || s_threads <= 1 || t_inRegion || !Monitor.TryEnter(s_runLock))
+        int threads = Threads;
+        if (parts == 1 || threads <= 1 || t_inRegion || !Monitor.TryEnter(s_runLock))
         {
             for (int i = 0; i < parts; i++) body(i);
             return;
         }
         try
         {
-            EnsureStarted();
+            EnsureStarted(threads - 1);
             t_inRegion = true;
-            var job = new Job(parts, body);
+            var job = new Job(parts, body, KernelChoices.Current, threads - 1);
             Volatile.Write(ref s_job, job);
             Interlocked.Increment(ref s_generation);
             if (Volatile.Read(ref s_sleepers) > 0)
@@ -86,9 +101,8 @@ internal static class WorkerPool
         }
     }
 
-    private static void EnsureStarted()
+    private static void EnsureStarted(int want)
     {
-        int want = s_threads - 1;
         while (s_started < want)
         {
             var t = new Thread(WorkerLoop) { IsBackground = true, Name = $"engine-worker-{s_started}" };
@@ -117,7 +131,7 @@ internal static class WorkerPool
                 }
             }
             seen = Volatile.Read(ref s_generation);
-            Volatile.Read(ref s_job)?.Work();
+            Volatile.Read(ref s_job)?.Help();
         }
     }
 }

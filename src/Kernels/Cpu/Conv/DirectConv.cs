@@ -17,16 +17,17 @@ namespace Engine.Kernels;
 /// Compared with im2col + GEMM this moves C·H·W elements (the padded copy) instead of C·R·S·OH·OW
 /// (the column matrix, 9× more for 3×3 kernels), which is what made the im2col path memory-bound.
 /// The kernel pays a transposed store per tile (outputs are channel-major), so layers with few taps
-/// (Q &lt; <see cref="MinTaps"/>, such as a first layer on one input channel) keep the GEMM path.
+/// (Q &lt; <see cref="Conv2dAlgorithms.DirectMinTaps"/>, such as a first layer on one input channel) keep the GEMM path.
 /// </remarks>
 internal static unsafe class DirectConv
 {
     private const int MR = 6;
 
-    /// <summary>Below this many taps per output the transposed stores outweigh the arithmetic (tests lower it).</summary>
-    internal static int MinTaps = 64;
+    /// <summary>Any geometry, where 256-bit vectors are accelerated.</summary>
+    public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated;
 
-    public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && g.Cg * g.R * g.S >= MinTaps;
+    /// <summary>Enough taps per output for the forward kernel to beat the column matrix.</summary>
+    public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.R * g.S >= Conv2dAlgorithms.DirectMinTaps;
 
     public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y) where T : unmanaged
     {
