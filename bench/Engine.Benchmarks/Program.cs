@@ -5,7 +5,8 @@ namespace Engine.Benchmarks;
 /// <summary>
 /// Entry point: BenchmarkDotNet's switcher, so any subset runs from the command line, e.g.
 /// <c>dotnet run -c Release --project bench/Engine.Benchmarks -- --filter '*Sgemm*'</c>;
-/// <c>-- autograd-overhead</c> prints the autograd bookkeeping per recorded op instead.
+/// <c>-- autograd-overhead</c> prints the autograd bookkeeping per recorded op instead, <c>-- launch-overhead</c>
+/// the cost of one small op on ILGPU's CPU accelerator beside the CPU backend.
 /// The side-by-side comparison with libtorch is a separate program (bench/Compare).
 /// </summary>
 public static class Program
@@ -14,6 +15,8 @@ public static class Program
     {
         if (args is ["autograd-overhead", ..])
             AutogradOverhead.Report(Console.Out);
+        else if (args is ["launch-overhead", ..])
+            LaunchOverhead.Report(Console.Out);
         else
             BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }

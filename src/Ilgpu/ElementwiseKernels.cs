@@ -56,10 +56,14 @@ public static class ElementwiseKernels
     }
 
     /// <summary>Element i of the counter-based stream: the same Philox block as the CPU backend.</summary>
-    public static void Random<T, C>(Index1D i, ArrayView<T> y, long offset, int dist, ulong seed, ulong start, double a, double b,
-        float upperF, double upperD, long low, ulong range, int single) where T : unmanaged where C : struct, IElem<T>
+    public static void Random<T, C>(Index1D i, ArrayView<T> y, RandomParams p) where T : unmanaged where C : struct, IElem<T>
     {
-        ulong counter = start + (ulong)(int)i;
+        long offset = p.Offset;
+        int dist = p.Distribution, single = p.Single;
+        ulong seed = p.Seed, counter = p.Start + (ulong)(int)i, range = p.Range;
+        double a = p.A, b = p.B, upperD = p.B;
+        float upperF = (float)p.B;
+        long low = p.Low;
         PhiloxBlock(seed, counter, out uint w0, out uint w1, out uint w2, out uint w3);
         T v;
         if (dist == 0)
@@ -93,4 +97,32 @@ public static class ElementwiseKernels
         var (a, b, c, d) = Philox.Block(seed, counter);
         w0 = a; w1 = b; w2 = c; w3 = d;
     }
+}
+
+/// <summary>
+/// The scalars of one <see cref="ElementwiseKernels.Random{T, C}"/> launch: element i of y (from <see cref="Offset"/>) is
+/// draw <see cref="Start"/> + i of the Philox stream <see cref="Seed"/>; <see cref="Distribution"/> 0 is uniform on [A, B)
+/// (rounded in float when <see cref="Single"/> is 1), 1 normal with mean A and deviation B, 2 integers in
+/// [<see cref="Low"/>, Low + <see cref="Range"/>).
+/// </summary>
+public struct RandomParams
+{
+    /// <summary>Where element 0 of y lies in its buffer.</summary>
+    public long Offset;
+    /// <summary>The Philox key.</summary>
+    public ulong Seed;
+    /// <summary>The counter of element 0.</summary>
+    public ulong Start;
+    /// <summary>Uniform: the lower bound; normal: the mean.</summary>
+    public double A;
+    /// <summary>Uniform: the upper bound (excluded); normal: the standard deviation.</summary>
+    public double B;
+    /// <summary>Integers: the lowest value.</summary>
+    public long Low;
+    /// <summary>Integers: how many values.</summary>
+    public ulong Range;
+    /// <summary>0 uniform, 1 normal, 2 integers.</summary>
+    public int Distribution;
+    /// <summary>1 where uniform draws round in float.</summary>
+    public int Single;
 }

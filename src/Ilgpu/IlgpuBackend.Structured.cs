@@ -41,7 +41,7 @@ public sealed partial class IlgpuBackend
         var p = ReducePlan("Reduce", x, axes, y);
         if (p.Outputs == 0) return;
         int outputs = Elements("Reduce", p.Outputs);
-        G<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int, T>(ReduceKernels.Reduce<T, A>)(
+        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int, T>(ReduceKernels.Reduce<T, A>,
             new KernelConfig(outputs, ReduceGroup), V<T>(x), V<T>(y), p.Kept, p.KX, p.KY, p.Red, p.RX, p.Count, op, identity);
     }
 
@@ -63,7 +63,7 @@ public sealed partial class IlgpuBackend
     {
         var p = ReducePlan("ArgReduce", x, axes, y);
         if (p.Outputs == 0) return;
-        G<ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int>(ReduceKernels.ArgReduce<T, A>)(
+        LaunchGrouped<ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int>(ReduceKernels.ArgReduce<T, A>,
             new KernelConfig(Elements("ArgReduce", p.Outputs), ReduceGroup), V<T>(x), V<long>(y), p.Kept, p.KX, p.KY, p.Red, p.RX, p.Count, isMax);
     }
 
@@ -81,7 +81,7 @@ public sealed partial class IlgpuBackend
         var (rows, s, count) = Strided.PlanSubset("Softmax", x.Shape, d => d != axis, x.Layout.Strides, y.Layout.Strides);
         s[0].Offset = x.Layout.Offset;
         s[1].Offset = y.Layout.Offset;
-        G<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, int, long, long, int, T>(ReduceKernels.Softmax<T, A>)(
+        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, int, long, long, int, T>(ReduceKernels.Softmax<T, A>,
             new KernelConfig(Elements("Softmax", count), ReduceGroup), V<T>(x), V<T>(y), rows, s[0], s[1],
             x.Shape[axis], x.Layout.Strides[axis], y.Layout.Strides[axis], log ? 1 : 0, negInf);
     }
@@ -96,7 +96,7 @@ public sealed partial class IlgpuBackend
         if (m == 0 || n == 0 || batches == 0) return;
         int tile = 4 * GemmSide;
         var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batches), new Index3D(GemmSide, GemmSide, 1));
-        G<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int>(GemmKernels.Gemm<T, Ar, LA, LB, LC>)(
+        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
             config, a, la, b, lb, c, lc, m, n, k, accumulate ? 1 : 0);
     }
 
@@ -158,9 +158,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = ConvShape.Of(g);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(GemmKernels.ConvBackwardInput<float, AF32>)(n, Sub<float>(dy), Sub<float>(w), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(GemmKernels.ConvBackwardInput<float, AF32>, n, Sub<float>(dy), Sub<float>(w), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, ArrayView<double>, ArrayView<double>, ConvShape>(GemmKernels.ConvBackwardInput<double, AF64>)(n, Sub<double>(dy), Sub<double>(w), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<double>, ArrayView<double>, ConvShape>(GemmKernels.ConvBackwardInput<double, AF64>, n, Sub<double>(dy), Sub<double>(w), Sub<double>(dx), s);
         else throw Unsupported("Conv2dBackwardInput", dtype);
     }
 
@@ -194,9 +194,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float, AF32>)(n, Sub<float>(x), Sub<float>(y), Sub<long>(indices), s);
+            Launch<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), Sub<long>(indices), s);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double, AF64>)(n, Sub<double>(x), Sub<double>(y), Sub<long>(indices), s);
+            Launch<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), Sub<long>(indices), s);
         else throw Unsupported("MaxPool2d", dtype);
     }
 
@@ -207,9 +207,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, ArrayView<long>, ArrayView<float>, PoolShape>(PoolIndexKernels.MaxPoolBackward<float, AF32>)(n, Sub<float>(dy), Sub<long>(indices), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<long>, ArrayView<float>, PoolShape>(PoolIndexKernels.MaxPoolBackward<float, AF32>, n, Sub<float>(dy), Sub<long>(indices), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, ArrayView<long>, ArrayView<double>, PoolShape>(PoolIndexKernels.MaxPoolBackward<double, AF64>)(n, Sub<double>(dy), Sub<long>(indices), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<long>, ArrayView<double>, PoolShape>(PoolIndexKernels.MaxPoolBackward<double, AF64>, n, Sub<double>(dy), Sub<long>(indices), Sub<double>(dx), s);
         else throw Unsupported("MaxPool2dBackward", dtype);
     }
 
@@ -220,9 +220,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPool<float, AF32>)(n, Sub<float>(x), Sub<float>(y), s);
+            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), s);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPool<double, AF64>)(n, Sub<double>(x), Sub<double>(y), s);
+            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), s);
         else throw Unsupported("AvgPool2d", dtype);
     }
 
@@ -233,17 +233,10 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPoolBackward<float, AF32>)(n, Sub<float>(dy), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPoolBackward<float, AF32>, n, Sub<float>(dy), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPoolBackward<double, AF64>)(n, Sub<double>(dy), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPoolBackward<double, AF64>, n, Sub<double>(dy), Sub<double>(dx), s);
         else throw Unsupported("AvgPool2dBackward", dtype);
-    }
-
-    private Action<Index1D, T1, T2, T3> K<T1, T2, T3>(Action<Index1D, T1, T2, T3> k)
-        where T1 : struct where T2 : struct where T3 : struct
-    {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3) => { lock (_launch) { f(i, a1, a2, a3); AfterLaunch(); } };
     }
 
     // ---- indexing ----------------------------------------------------------------------------
@@ -297,7 +290,7 @@ public sealed partial class IlgpuBackend
 
     private void IndexSelectRun<T>(int n, in BufferView x, in BufferView y, IlgpuBuffer idx, int count, Shape6 other, Strides6[] s, int axis)
         where T : unmanaged =>
-        K<ArrayView<T>, ArrayView<T>, ArrayView<long>, int, Shape6, Strides6, Strides6, long, long>(PoolIndexKernels.IndexSelect)(
+        Launch<ArrayView<T>, ArrayView<T>, ArrayView<long>, int, Shape6, Strides6, Strides6, long, long>(PoolIndexKernels.IndexSelect,
             n, V<T>(x), V<T>(y), idx.View<long>(), count, other, s[0], s[1], x.Layout.Strides[axis], y.Layout.Strides[axis]);
 
     /// <inheritdoc/>
@@ -320,7 +313,7 @@ public sealed partial class IlgpuBackend
     }
 
     private void GatherRun<T>(int n, in BufferView x, in BufferView y, IlgpuBuffer idx, Shape6 shape, Strides6[] s, long axisX) where T : unmanaged =>
-        K<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, long>(PoolIndexKernels.Gather)(
+        Launch<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, long>(PoolIndexKernels.Gather,
             n, V<T>(x), V<T>(y), idx.View<long>(), shape, s[0], s[1], s[2], axisX);
 
     /// <inheritdoc/>
@@ -347,15 +340,8 @@ public sealed partial class IlgpuBackend
 
     private void ScatterRun<T, Ar>(int n, in BufferView src, in BufferView y, IlgpuBuffer idx, Shape6 lines, Strides6[] s, int length, int axis, long[] dense)
         where T : unmanaged where Ar : struct, IArith<T> =>
-        K<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, int, long, long, long>(PoolIndexKernels.ScatterAdd<T, Ar>)(
+        Launch<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, int, long, long, long>(PoolIndexKernels.ScatterAdd<T, Ar>,
             n, V<T>(src), V<T>(y), idx.View<long>(), lines, s[0], s[1], s[2], length, src.Layout.Strides[axis], y.Layout.Strides[axis], dense[axis]);
-
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct
-    {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } };
-    }
 
     // ---- warm-up -----------------------------------------------------------------------------
 

@@ -185,86 +185,120 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         if (Kind == IlgpuKind.Cpu) _accelerator.Synchronize();
     }
 
-    private TDelegate Load<TDelegate>(System.Reflection.MethodInfo method, Func<TDelegate> load) where TDelegate : Delegate =>
-        (TDelegate)_kernels.GetOrAdd(method, _ => { lock (_launch) return load(); });
-
-    /// <summary>Loads (once) and returns an auto-grouped kernel over a 1-D index.</summary>
-    private Action<Index1D, T1, T2, T3, T4, T5, T6> K<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+    /// <summary>
+    /// The kernel <paramref name="kernel"/> as loaded for this accelerator: compiled on first use, then one lookup
+    /// (the key is the kernel's method; <paramref name="load"/> is a static lambda, so nothing is allocated per launch).
+    /// </summary>
+    private TLoaded Loaded<TKernel, TLoaded>(TKernel kernel, Func<Accelerator, TKernel, TLoaded> load)
+        where TKernel : Delegate where TLoaded : Delegate
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6); AfterLaunch(); } };
+        var method = kernel.Method;
+        if (_kernels.TryGetValue(method, out var loaded)) return (TLoaded)loaded;
+        lock (_launch) return (TLoaded)_kernels.GetOrAdd(method, load(_accelerator, kernel));
     }
 
-    private Action<Index1D, T1, T2, T3, T4> K<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2>(Action<Index1D, T1, T2> kernel, Index1D extent, T1 a1, T2 a2)
+        where T1 : struct where T2 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3>(Action<Index1D, T1, T2, T3> kernel, Index1D extent, T1 a1, T2 a2, T3 a3)
+        where T1 : struct where T2 : struct where T3 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4>(Action<Index1D, T1, T2, T3, T4> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4) => { lock (_launch) { f(i, a1, a2, a3, a4); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5> K<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5>(Action<Index1D, T1, T2, T3, T4, T5> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5) => { lock (_launch) { f(i, a1, a2, a3, a4, a5); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7> K<T1, T2, T3, T4, T5, T6, T7>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6>(Action<Index1D, T1, T2, T3, T4, T5, T6> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6, T7>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6, a7); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> K<T1, T2, T3, T4, T5, T6, T7, T8>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6, T7, T8>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6, a7, a8); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> K<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); }
     }
 
-    private Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> K<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct
-    {
-        var f = Load(k.Method, () => _accelerator.LoadAutoGroupedStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12); AfterLaunch(); } };
-    }
-
-    /// <summary>Loads (once) an explicitly grouped kernel.</summary>
-    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct
-    {
-        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); } };
-    }
-
-    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9> G<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> k)
-        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
-    {
-        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); } };
-    }
-
-    private Action<KernelConfig, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> G<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> k)
+    /// <summary>Launches an auto-grouped kernel over <paramref name="extent"/> indices (loaded once per accelerator).</summary>
+    private void Launch<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<Index1D, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> kernel, Index1D extent, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct
     {
-        var f = Load(k.Method, () => _accelerator.LoadStreamKernel(k));
-        return (i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) => { lock (_launch) { f(i, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); } };
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadAutoGroupedStreamKernel(k));
+        lock (_launch) { f(extent, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an explicitly grouped kernel (loaded once per accelerator).</summary>
+    private void LaunchGrouped<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> kernel, KernelConfig config, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadStreamKernel(k));
+        lock (_launch) { f(config, a1, a2, a3, a4, a5, a6, a7, a8, a9); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an explicitly grouped kernel (loaded once per accelerator).</summary>
+    private void LaunchGrouped<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10> kernel, KernelConfig config, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadStreamKernel(k));
+        lock (_launch) { f(config, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an explicitly grouped kernel (loaded once per accelerator).</summary>
+    private void LaunchGrouped<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11> kernel, KernelConfig config, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadStreamKernel(k));
+        lock (_launch) { f(config, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11); AfterLaunch(); }
     }
 
     private static ArrayView<T> V<T>(in BufferView v) where T : unmanaged => ((IlgpuBuffer)v.Buffer).View<T>();
@@ -332,11 +366,11 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         var (shape, s) = Strided.Plan("Fill", y.Shape, y.Layout);
         switch (dtype)
         {
-            case DType.Float32: K<ArrayView<float>, Strides6, Shape6, float>(ElementwiseKernels.Fill)(n, V<float>(y), s[0], shape, (float)value); break;
-            case DType.Float64: K<ArrayView<double>, Strides6, Shape6, double>(ElementwiseKernels.Fill)(n, V<double>(y), s[0], shape, value); break;
-            case DType.Int32: K<ArrayView<int>, Strides6, Shape6, int>(ElementwiseKernels.Fill)(n, V<int>(y), s[0], shape, (int)value); break;
-            case DType.Int64: K<ArrayView<long>, Strides6, Shape6, long>(ElementwiseKernels.Fill)(n, V<long>(y), s[0], shape, (long)value); break;
-            case DType.Bool: K<ArrayView<byte>, Strides6, Shape6, byte>(ElementwiseKernels.Fill)(n, V<byte>(y), s[0], shape, value != 0 ? (byte)1 : (byte)0); break;
+            case DType.Float32: Launch<ArrayView<float>, Strides6, Shape6, float>(ElementwiseKernels.Fill, n, V<float>(y), s[0], shape, (float)value); break;
+            case DType.Float64: Launch<ArrayView<double>, Strides6, Shape6, double>(ElementwiseKernels.Fill, n, V<double>(y), s[0], shape, value); break;
+            case DType.Int32: Launch<ArrayView<int>, Strides6, Shape6, int>(ElementwiseKernels.Fill, n, V<int>(y), s[0], shape, (int)value); break;
+            case DType.Int64: Launch<ArrayView<long>, Strides6, Shape6, long>(ElementwiseKernels.Fill, n, V<long>(y), s[0], shape, (long)value); break;
+            case DType.Bool: Launch<ArrayView<byte>, Strides6, Shape6, byte>(ElementwiseKernels.Fill, n, V<byte>(y), s[0], shape, value != 0 ? (byte)1 : (byte)0); break;
             default: throw Unsupported("Fill", dtype);
         }
     }
@@ -351,9 +385,9 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         {
             switch (xType.SizeOf())
             {
-                case 1: K<ArrayView<byte>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<byte>(x), s[0], V<byte>(y), s[1], shape); break;
-                case 4: K<ArrayView<int>, Strides6, ArrayView<int>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<int>(x), s[0], V<int>(y), s[1], shape); break;
-                default: K<ArrayView<long>, Strides6, ArrayView<long>, Strides6, Shape6>(ElementwiseKernels.Copy)(n, V<long>(x), s[0], V<long>(y), s[1], shape); break;
+                case 1: Launch<ArrayView<byte>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Copy, n, V<byte>(x), s[0], V<byte>(y), s[1], shape); break;
+                case 4: Launch<ArrayView<int>, Strides6, ArrayView<int>, Strides6, Shape6>(ElementwiseKernels.Copy, n, V<int>(x), s[0], V<int>(y), s[1], shape); break;
+                default: Launch<ArrayView<long>, Strides6, ArrayView<long>, Strides6, Shape6>(ElementwiseKernels.Copy, n, V<long>(x), s[0], V<long>(y), s[1], shape); break;
             }
             return;
         }
@@ -384,7 +418,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     private void CastTo<TA, CA, TY, CY>(int n, in BufferView x, in BufferView y, Shape6 shape, Strides6[] s)
         where TA : unmanaged where CA : struct, IElem<TA> where TY : unmanaged where CY : struct, IElem<TY> =>
-        K<ArrayView<TA>, Strides6, ArrayView<TY>, Strides6, Shape6>(ElementwiseKernels.Cast<TA, CA, TY, CY>)(n, V<TA>(x), s[0], V<TY>(y), s[1], shape);
+        Launch<ArrayView<TA>, Strides6, ArrayView<TY>, Strides6, Shape6>(ElementwiseKernels.Cast<TA, CA, TY, CY>, n, V<TA>(x), s[0], V<TY>(y), s[1], shape);
 
     // ---- unary, binary, compare, where, axpby --------------------------------------------------
 
@@ -402,7 +436,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         int n = Elements("Unary", y.Layout.Numel);
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Unary", y.Shape, x.Layout, y.Layout);
-        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Unary<T, F>)(n, V<T>(x), s[0], V<T>(y), s[1], shape);
+        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Unary<T, F>, n, V<T>(x), s[0], V<T>(y), s[1], shape);
     }
 
     private void UnaryFloat<TOp>(DType t, in BufferView x, in BufferView y) where TOp : IUnaryOp
@@ -433,7 +467,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         int n = Elements("Binary", y.Layout.Numel);
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Binary", y.Shape, a.Layout, b.Layout, y.Layout);
-        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Binary<T, F>)(
+        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Binary<T, F>,
             n, V<T>(a), s[0], V<T>(b), s[1], V<T>(y), s[2], shape);
     }
 
@@ -458,10 +492,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Axpby", y.Shape, x.Layout, y.Layout);
         if (dtype == DType.Float32)
-            K<ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6, float, float>(ElementwiseKernels.Axpby<float, AF32>)(
+            Launch<ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6, float, float>(ElementwiseKernels.Axpby<float, AF32>,
                 n, V<float>(x), s[0], V<float>(y), s[1], shape, (float)alpha, (float)beta);
         else if (dtype == DType.Float64)
-            K<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double, AF64>)(
+            Launch<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double, AF64>,
                 n, V<double>(x), s[0], V<double>(y), s[1], shape, alpha, beta);
         else throw Unsupported("Axpby", dtype);
     }
@@ -479,7 +513,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         int n = Elements("Compare", y.Layout.Numel);
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Compare", y.Shape, a.Layout, b.Layout, y.Layout);
-        K<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Compare<T, F>)(
+        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Compare<T, F>,
             n, V<T>(a), s[0], V<T>(b), s[1], V<byte>(y), s[2], shape);
     }
 
@@ -513,7 +547,7 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         int n = Elements("Where", y.Layout.Numel);
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Where", y.Shape, c.Layout, a.Layout, b.Layout, y.Layout);
-        K<ArrayView<byte>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Where)(
+        Launch<ArrayView<byte>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Where,
             n, V<byte>(c), s[0], V<T>(a), s[1], V<T>(b), s[2], V<T>(y), s[3], shape);
     }
 
@@ -540,8 +574,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
 
     private void RandomRun<T, C>(int n, in BufferView y, long at, int dist, ulong seed, ulong offset, double a, double b, long low, ulong range, int single)
         where T : unmanaged where C : struct, IElem<T> =>
-        K<ArrayView<T>, long, int, ulong, ulong, double, double, float, double, long, ulong, int>(ElementwiseKernels.Random<T, C>)(
-            n, V<T>(y), at, dist, seed, offset, a, b, (float)b, b, low, range, single);
+        Launch(ElementwiseKernels.Random<T, C>, n, V<T>(y), new RandomParams
+        {
+            Offset = at, Distribution = dist, Seed = seed, Start = offset, A = a, B = b, Low = low, Range = range, Single = single,
+        });
 }
 
 /// <summary>
