@@ -1,9 +1,8 @@
 namespace Engine.Kernels.Gpu;
 
-// Kernels are generic over the element type and the op. The op structs (AddOp, ExpOp, ...) have
-// one static overload per element type; these adapters pick the overload for a type parameter,
-// so a kernel calls F.Apply(x) and ILGPU resolves it when it specialises the kernel. No formula
-// is written twice: each adapter forwards to the struct op the CPU backend uses.
+// The elementwise kernels call the op structs of Engine.Kernels directly (Mul<T>, Exp<T>: generic math that ILGPU
+// specialises). What stays here is what generic math cannot give a GPU kernel: conversions between element types
+// (IElem: ILGPU does not compile T.CreateTruncating) and the arithmetic of the structural kernels (IArith).
 
 /// <summary>Conversions of one element type, for casts and for kernels written once over types.</summary>
 public interface IElem<T> where T : unmanaged
@@ -95,42 +94,6 @@ public readonly struct B8 : IElem<byte>
     public static byte FromLong(long l) => l != 0 ? (byte)1 : (byte)0;
 }
 
-/// <summary>A unary op on one element type.</summary>
-public interface IUnary<T> { /** <summary>y = f(x)</summary> */ static abstract T Apply(T x); }
-/// <summary>A binary op on one element type.</summary>
-public interface IBinary<T> { /** <summary>z = f(a, b)</summary> */ static abstract T Apply(T a, T b); }
-/// <summary>A comparison on one element type.</summary>
-public interface ICompare<T> { /** <summary>a op b</summary> */ static abstract bool Apply(T a, T b); }
-
-/// <summary><typeparamref name="TOp"/> on float.</summary>
-public readonly struct UF32<TOp> : IUnary<float> where TOp : IUnaryOp { /** <inheritdoc/> */ public static float Apply(float x) => TOp.Apply(x); }
-/// <summary><typeparamref name="TOp"/> on double.</summary>
-public readonly struct UF64<TOp> : IUnary<double> where TOp : IUnaryOp { /** <inheritdoc/> */ public static double Apply(double x) => TOp.Apply(x); }
-/// <summary><typeparamref name="TOp"/> on int.</summary>
-public readonly struct UI32<TOp> : IUnary<int> where TOp : IIntegerUnaryOp { /** <inheritdoc/> */ public static int Apply(int x) => TOp.Apply(x); }
-/// <summary><typeparamref name="TOp"/> on long.</summary>
-public readonly struct UI64<TOp> : IUnary<long> where TOp : IIntegerUnaryOp { /** <inheritdoc/> */ public static long Apply(long x) => TOp.Apply(x); }
-
-/// <summary><typeparamref name="TOp"/> on float.</summary>
-public readonly struct BF32<TOp> : IBinary<float> where TOp : IBinaryOp { /** <inheritdoc/> */ public static float Apply(float a, float b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on double.</summary>
-public readonly struct BF64<TOp> : IBinary<double> where TOp : IBinaryOp { /** <inheritdoc/> */ public static double Apply(double a, double b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on int.</summary>
-public readonly struct BI32<TOp> : IBinary<int> where TOp : IIntegerBinaryOp { /** <inheritdoc/> */ public static int Apply(int a, int b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on long.</summary>
-public readonly struct BI64<TOp> : IBinary<long> where TOp : IIntegerBinaryOp { /** <inheritdoc/> */ public static long Apply(long a, long b) => TOp.Apply(a, b); }
-
-/// <summary><typeparamref name="TOp"/> on float.</summary>
-public readonly struct CF32<TOp> : ICompare<float> where TOp : ICompareOp { /** <inheritdoc/> */ public static bool Apply(float a, float b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on double.</summary>
-public readonly struct CF64<TOp> : ICompare<double> where TOp : ICompareOp { /** <inheritdoc/> */ public static bool Apply(double a, double b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on int.</summary>
-public readonly struct CI32<TOp> : ICompare<int> where TOp : ICompareOp { /** <inheritdoc/> */ public static bool Apply(int a, int b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on long.</summary>
-public readonly struct CI64<TOp> : ICompare<long> where TOp : ICompareOp { /** <inheritdoc/> */ public static bool Apply(long a, long b) => TOp.Apply(a, b); }
-/// <summary><typeparamref name="TOp"/> on bool (as int, like the CPU backend).</summary>
-public readonly struct CB8<TOp> : ICompare<byte> where TOp : ICompareOp { /** <inheritdoc/> */ public static bool Apply(byte a, byte b) => TOp.Apply((int)a, (int)b); }
-
 /// <summary>Arithmetic the structural kernels (reductions, GEMM, convolution, pooling) need, per floating type.</summary>
 public interface IArith<T> where T : unmanaged
 {
@@ -176,9 +139,9 @@ public readonly struct AF32 : IArith<float>
     /// <inheritdoc/>
     public static bool IsNaN(float a) => float.IsNaN(a);
     /// <inheritdoc/>
-    public static float Exp(float a) => ExpOp.Apply(a);
+    public static float Exp(float a) => Exp<float>.Apply(a);
     /// <inheritdoc/>
-    public static float Log(float a) => LogOp.Apply(a);
+    public static float Log(float a) => Log<float>.Apply(a);
     /// <inheritdoc/>
     public static float FromInt(int v) => v;
     /// <inheritdoc/>
@@ -203,9 +166,9 @@ public readonly struct AF64 : IArith<double>
     /// <inheritdoc/>
     public static bool IsNaN(double a) => double.IsNaN(a);
     /// <inheritdoc/>
-    public static double Exp(double a) => ExpOp.Apply(a);
+    public static double Exp(double a) => Exp<double>.Apply(a);
     /// <inheritdoc/>
-    public static double Log(double a) => LogOp.Apply(a);
+    public static double Log(double a) => Log<double>.Apply(a);
     /// <inheritdoc/>
     public static double FromInt(int v) => v;
     /// <inheritdoc/>

@@ -6,7 +6,7 @@ namespace Engine.Kernels.Gpu;
 /// The elementwise kernels: one thread per destination element, each operand reached through its
 /// own strides (stride 0 along broadcast dims), so broadcasting and views cost nothing extra.
 /// </summary>
-public static class ElementwiseKernels
+internal static class ElementwiseKernels
 {
     /// <summary>y = v</summary>
     public static void Fill<T>(Index1D i, ArrayView<T> y, Strides6 sy, Shape6 n, T v) where T : unmanaged =>
@@ -26,17 +26,17 @@ public static class ElementwiseKernels
 
     /// <summary>y = f(x)</summary>
     public static void Unary<T, F>(Index1D i, ArrayView<T> x, Strides6 sx, ArrayView<T> y, Strides6 sy, Shape6 n)
-        where T : unmanaged where F : struct, IUnary<T> =>
+        where T : unmanaged where F : struct, IUnaryOp<T> =>
         y[Strided.At(i, n, sy)] = F.Apply(x[Strided.At(i, n, sx)]);
 
     /// <summary>y = f(a, b)</summary>
     public static void Binary<T, F>(Index1D i, ArrayView<T> a, Strides6 sa, ArrayView<T> b, Strides6 sb, ArrayView<T> y, Strides6 sy, Shape6 n)
-        where T : unmanaged where F : struct, IBinary<T> =>
+        where T : unmanaged where F : struct, IBinaryOp<T> =>
         y[Strided.At(i, n, sy)] = F.Apply(a[Strided.At(i, n, sa)], b[Strided.At(i, n, sb)]);
 
     /// <summary>y = a op b as 0/1 bytes</summary>
     public static void Compare<T, F>(Index1D i, ArrayView<T> a, Strides6 sa, ArrayView<T> b, Strides6 sb, ArrayView<byte> y, Strides6 sy, Shape6 n)
-        where T : unmanaged where F : struct, ICompare<T> =>
+        where T : unmanaged where F : struct, ICompareOp<T> =>
         y[Strided.At(i, n, sy)] = F.Apply(a[Strided.At(i, n, sa)], b[Strided.At(i, n, sb)]) ? (byte)1 : (byte)0;
 
     /// <summary>y = c ? a : b (T is any type of the element's width: the values are moved, not read).</summary>
@@ -105,7 +105,7 @@ public static class ElementwiseKernels
 /// (rounded in float when <see cref="Single"/> is 1), 1 normal with mean A and deviation B, 2 integers in
 /// [<see cref="Low"/>, Low + <see cref="Range"/>).
 /// </summary>
-public struct RandomParams
+internal struct RandomParams
 {
     /// <summary>Where element 0 of y lies in its buffer.</summary>
     public long Offset;

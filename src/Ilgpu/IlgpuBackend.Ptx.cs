@@ -23,7 +23,7 @@ public sealed partial class IlgpuBackend
         yield return ("cast i64->f32", M(ElementwiseKernels.Cast<long, I64, float, F32>), false);
         foreach (var (name, m) in UnaryFloat32()) yield return ("unary " + name, m, false);
         foreach (var (name, m) in BinaryFloat32()) yield return ("binary " + name, m, false);
-        yield return ("compare lt", M(ElementwiseKernels.Compare<float, CF32<LtOp>>), false);
+        yield return ("compare lt", M(ElementwiseKernels.Compare<float, Lt<float>>), false);
         yield return ("where", M(ElementwiseKernels.Where<int>), false);
         yield return ("axpby", M(ElementwiseKernels.Axpby<float, AF32>), false);
         yield return ("random", M(ElementwiseKernels.Random<float, F32>), false);
@@ -45,23 +45,23 @@ public sealed partial class IlgpuBackend
 
     private static IEnumerable<(string, MethodInfo)> UnaryFloat32()
     {
-        static MethodInfo U<TOp>() where TOp : IUnaryOp =>
-            ((Action<Index1D, ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6>)ElementwiseKernels.Unary<float, UF32<TOp>>).Method;
-        yield return ("neg", U<NegOp>()); yield return ("exp", U<ExpOp>()); yield return ("log", U<LogOp>());
-        yield return ("sqrt", U<SqrtOp>()); yield return ("abs", U<AbsOp>()); yield return ("sign", U<SignOp>());
-        yield return ("tanh", U<TanhOp>()); yield return ("sigmoid", U<SigmoidOp>()); yield return ("relu", U<ReluOp>());
-        yield return ("erf", U<ErfOp>()); yield return ("reciprocal", U<ReciprocalOp>()); yield return ("square", U<SquareOp>());
-        yield return ("sin", U<SinOp>()); yield return ("cos", U<CosOp>()); yield return ("floor", U<FloorOp>());
-        yield return ("ceil", U<CeilOp>());
+        static MethodInfo U<TOp>() where TOp : struct, IUnaryOp<float> =>
+            ((Action<Index1D, ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6>)ElementwiseKernels.Unary<float, TOp>).Method;
+        yield return ("neg", U<Neg<float>>()); yield return ("exp", U<Exp<float>>()); yield return ("log", U<Log<float>>());
+        yield return ("sqrt", U<Sqrt<float>>()); yield return ("abs", U<Abs<float>>()); yield return ("sign", U<Sign<float>>());
+        yield return ("tanh", U<Tanh<float>>()); yield return ("sigmoid", U<Sigmoid<float>>()); yield return ("relu", U<Relu<float>>());
+        yield return ("erf", U<Erf<float>>()); yield return ("reciprocal", U<Reciprocal<float>>()); yield return ("square", U<Square<float>>());
+        yield return ("sin", U<Sin<float>>()); yield return ("cos", U<Cos<float>>()); yield return ("floor", U<Floor<float>>());
+        yield return ("ceil", U<Ceil<float>>());
     }
 
     private static IEnumerable<(string, MethodInfo)> BinaryFloat32()
     {
-        static MethodInfo B<TOp>() where TOp : IBinaryOp =>
-            ((Action<Index1D, ArrayView<float>, Strides6, ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6>)ElementwiseKernels.Binary<float, BF32<TOp>>).Method;
-        yield return ("add", B<AddOp>()); yield return ("sub", B<SubOp>()); yield return ("mul", B<MulOp>());
-        yield return ("div", B<DivOp>()); yield return ("pow", B<PowOp>()); yield return ("max", B<MaxOp>());
-        yield return ("min", B<MinOp>()); yield return ("relu grad", B<ReluGradOp>());
+        static MethodInfo B<TOp>() where TOp : struct, IBinaryOp<float> =>
+            ((Action<Index1D, ArrayView<float>, Strides6, ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6>)ElementwiseKernels.Binary<float, TOp>).Method;
+        yield return ("add", B<Add<float>>()); yield return ("sub", B<Sub<float>>()); yield return ("mul", B<Mul<float>>());
+        yield return ("div", B<Div<float>>()); yield return ("pow", B<Pow<float>>()); yield return ("max", B<Max<float>>());
+        yield return ("min", B<Min<float>>()); yield return ("relu grad", B<ReluGrad<float>>());
     }
 
     /// <summary>Translates one kernel to PTX for <paramref name="architecture"/> (no GPU needed) and returns the assembly.</summary>

@@ -423,66 +423,54 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     // ---- unary, binary, compare, where, axpby --------------------------------------------------
 
     /// <inheritdoc/>
-    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y) => OpDispatch.Unary(op, new UnaryRunner(this, dtype, x, y));
-
-    private readonly struct UnaryRunner(IlgpuBackend backend, DType t, BufferView x, BufferView y) : IUnaryRunner
+    public void Unary(UnaryOp op, DType dtype, in BufferView x, in BufferView y)
     {
-        public void Float<TOp>(long cost) where TOp : IUnaryOp, IUnarySpanOp => backend.UnaryFloat<TOp>(t, x, y);
-        public void Numeric<TOp>() where TOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp => backend.UnaryNumeric<TOp>(t, x, y);
-    }
-
-    private void UnaryRun<T, F>(in BufferView x, in BufferView y) where T : unmanaged where F : struct, IUnary<T>
-    {
-        int n = Elements("Unary", y.Layout.Numel);
-        if (n == 0) return;
-        var (shape, s) = Strided.Plan("Unary", y.Shape, x.Layout, y.Layout);
-        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Unary<T, F>, n, V<T>(x), s[0], V<T>(y), s[1], shape);
-    }
-
-    private void UnaryFloat<TOp>(DType t, in BufferView x, in BufferView y) where TOp : IUnaryOp
-    {
-        if (t == DType.Float32) UnaryRun<float, UF32<TOp>>(x, y);
-        else if (t == DType.Float64) UnaryRun<double, UF64<TOp>>(x, y);
-        else throw Unsupported(typeof(TOp).Name[..^2], t);
-    }
-
-    private void UnaryNumeric<TOp>(DType t, in BufferView x, in BufferView y) where TOp : IUnaryOp, IIntegerUnaryOp
-    {
-        if (t == DType.Int32) UnaryRun<int, UI32<TOp>>(x, y);
-        else if (t == DType.Int64) UnaryRun<long, UI64<TOp>>(x, y);
-        else UnaryFloat<TOp>(t, x, y);
+        if (!UnaryOps.Run(op, dtype, new Runner(this, x, default, y))) throw Unsupported(op.ToString(), dtype);
     }
 
     /// <inheritdoc/>
-    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Binary(op, new BinaryRunner(this, dtype, a, b, y));
-
-    private readonly struct BinaryRunner(IlgpuBackend backend, DType t, BufferView a, BufferView b, BufferView y) : IBinaryRunner
+    public void Binary(BinaryOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
     {
-        public void Float<TOp>(long cost) where TOp : IBinaryOp, IBinarySpanOp => backend.BinaryFloat<TOp>(t, a, b, y);
-        public void Numeric<TOp>() where TOp : IBinaryOp, IBinarySpanOp, IIntegerBinaryOp => backend.BinaryNumeric<TOp>(t, a, b, y);
+        if (!BinaryOps.Run(op, dtype, new Runner(this, a, b, y))) throw Unsupported(op.ToString(), dtype);
     }
 
-    private void BinaryRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, IBinary<T>
+    /// <inheritdoc/>
+    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y)
     {
-        int n = Elements("Binary", y.Layout.Numel);
-        if (n == 0) return;
-        var (shape, s) = Strided.Plan("Binary", y.Shape, a.Layout, b.Layout, y.Layout);
-        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Binary<T, F>,
-            n, V<T>(a), s[0], V<T>(b), s[1], V<T>(y), s[2], shape);
+        if (!CompareOps.Run(op, dtype, new Runner(this, a, b, y))) throw Unsupported(op.ToString(), dtype);
     }
 
-    private void BinaryFloat<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : IBinaryOp
+    /// <summary>The GPU's runner: one op struct at one element type, launched as one thread per output element.</summary>
+    private readonly struct Runner(IlgpuBackend backend, BufferView a, BufferView b, BufferView y) : IUnaryRunner, IBinaryRunner, ICompareRunner
     {
-        if (t == DType.Float32) BinaryRun<float, BF32<TOp>>(a, b, y);
-        else if (t == DType.Float64) BinaryRun<double, BF64<TOp>>(a, b, y);
-        else throw Unsupported(typeof(TOp).Name[..^2], t);
+        public void Run<TOp, T>(long cost) where TOp : struct, IUnaryOp<T> where T : unmanaged
+        {
+            if (backend.Plan("Unary", y, out var shape, out var s, a.Layout, y.Layout))
+                backend.Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Unary<T, TOp>,
+                    (int)y.Layout.Numel, V<T>(a), s[0], V<T>(y), s[1], shape);
+        }
+
+        void IBinaryRunner.Run<TOp, T>(long cost)
+        {
+            if (backend.Plan("Binary", y, out var shape, out var s, a.Layout, b.Layout, y.Layout))
+                backend.Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<T>, Strides6, Shape6>(ElementwiseKernels.Binary<T, TOp>,
+                    (int)y.Layout.Numel, V<T>(a), s[0], V<T>(b), s[1], V<T>(y), s[2], shape);
+        }
+
+        public void Run<TOp, T>() where TOp : struct, ICompareOp<T> where T : unmanaged
+        {
+            if (backend.Plan("Compare", y, out var shape, out var s, a.Layout, b.Layout, y.Layout))
+                backend.Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Compare<T, TOp>,
+                    (int)y.Layout.Numel, V<T>(a), s[0], V<T>(b), s[1], V<byte>(y), s[2], shape);
+        }
     }
 
-    private void BinaryNumeric<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : IBinaryOp, IIntegerBinaryOp
+    /// <summary>The launch plan of an elementwise op over <paramref name="y"/>; false when y is empty (nothing to launch).</summary>
+    private bool Plan(string op, in BufferView y, out Shape6 shape, out Strides6[] strides, params Layout[] layouts)
     {
-        if (t == DType.Int32) BinaryRun<int, BI32<TOp>>(a, b, y);
-        else if (t == DType.Int64) BinaryRun<long, BI64<TOp>>(a, b, y);
-        else BinaryFloat<TOp>(t, a, b, y);
+        Elements(op, y.Layout.Numel);
+        (shape, strides) = y.Layout.Numel == 0 ? (default, []) : Strided.Plan(op, y.Shape, layouts);
+        return y.Layout.Numel > 0;
     }
 
     /// <inheritdoc/>
@@ -498,36 +486,6 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
             Launch<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double, AF64>,
                 n, V<double>(x), s[0], V<double>(y), s[1], shape, alpha, beta);
         else throw Unsupported("Axpby", dtype);
-    }
-
-    /// <inheritdoc/>
-    public void Compare(CompareOp op, DType dtype, in BufferView a, in BufferView b, in BufferView y) => OpDispatch.Compare(op, new CompareRunner(this, dtype, a, b, y));
-
-    private readonly struct CompareRunner(IlgpuBackend backend, DType t, BufferView a, BufferView b, BufferView y) : ICompareRunner
-    {
-        public void Run<TOp>() where TOp : ICompareOp => backend.CompareT<TOp>(t, a, b, y);
-    }
-
-    private void CompareRun<T, F>(in BufferView a, in BufferView b, in BufferView y) where T : unmanaged where F : struct, ICompare<T>
-    {
-        int n = Elements("Compare", y.Layout.Numel);
-        if (n == 0) return;
-        var (shape, s) = Strided.Plan("Compare", y.Shape, a.Layout, b.Layout, y.Layout);
-        Launch<ArrayView<T>, Strides6, ArrayView<T>, Strides6, ArrayView<byte>, Strides6, Shape6>(ElementwiseKernels.Compare<T, F>,
-            n, V<T>(a), s[0], V<T>(b), s[1], V<byte>(y), s[2], shape);
-    }
-
-    private void CompareT<TOp>(DType t, in BufferView a, in BufferView b, in BufferView y) where TOp : ICompareOp
-    {
-        switch (t)
-        {
-            case DType.Float32: CompareRun<float, CF32<TOp>>(a, b, y); break;
-            case DType.Float64: CompareRun<double, CF64<TOp>>(a, b, y); break;
-            case DType.Int32: CompareRun<int, CI32<TOp>>(a, b, y); break;
-            case DType.Int64: CompareRun<long, CI64<TOp>>(a, b, y); break;
-            case DType.Bool: CompareRun<byte, CB8<TOp>>(a, b, y); break;
-            default: throw Unsupported("Compare", t);
-        }
     }
 
     /// <inheritdoc/>

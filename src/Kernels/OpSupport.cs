@@ -1,22 +1,21 @@
 namespace Engine.Kernels;
 
 /// <summary>
-/// Which dtypes each primitive accepts. Every backend implements exactly this table, and the
-/// tensor layer checks it before calling a backend, so an unsupported dtype gets the same
+/// Which dtypes each primitive accepts, read from the op tables (<see cref="UnaryOps"/>, <see cref="BinaryOps"/>,
+/// <see cref="CompareOps"/>) whose entries follow from each op's generic constraint. Every backend runs through
+/// those tables, and the tensor layer checks this before calling a backend, so an unsupported dtype gets the same
 /// message everywhere.
 /// </summary>
 public static class OpSupport
 {
-    /// <summary>Unary ops defined on integers as well as floats.</summary>
-    public static bool Supports(UnaryOp op, DType t) => t.IsFloating() ||
-        (t.IsInteger() && op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Sign or UnaryOp.Square);
+    /// <summary>Whether unary <paramref name="op"/> takes dtype <paramref name="t"/>.</summary>
+    public static bool Supports(UnaryOp op, DType t) => UnaryOps.Run(op, t, default(NoRun));
 
-    /// <summary>Binary ops defined on integers as well as floats.</summary>
-    public static bool Supports(BinaryOp op, DType t) => t.IsFloating() ||
-        (t.IsInteger() && op is BinaryOp.Add or BinaryOp.Sub or BinaryOp.Mul or BinaryOp.Max or BinaryOp.Min);
+    /// <summary>Whether binary <paramref name="op"/> takes dtype <paramref name="t"/>.</summary>
+    public static bool Supports(BinaryOp op, DType t) => BinaryOps.Run(op, t, default(NoRun));
 
-    /// <summary>Comparisons take every dtype; Bool only for equality.</summary>
-    public static bool Supports(CompareOp op, DType t) => t != DType.Bool || op is CompareOp.Eq or CompareOp.Ne;
+    /// <summary>Whether comparison <paramref name="op"/> takes dtype <paramref name="t"/> (every dtype; Bool only for equality).</summary>
+    public static bool Supports(CompareOp op, DType t) => CompareOps.Run(op, t, default(NoRun));
 
     /// <summary>Reductions take every numeric dtype (not Bool).</summary>
     public static bool Supports(ReduceOp op, DType t) => t != DType.Bool;

@@ -1,3 +1,5 @@
+using Engine.Kernels;
+
 namespace Engine.Tests;
 
 /// <summary>
@@ -217,3 +219,109 @@ public abstract class ElementwiseTests
 }
 
 public sealed class CpuElementwiseTests : ElementwiseTests;
+
+/// <summary>
+/// The CPU's vector rows for comparisons and Where (a lane mask turned into Bool bytes, condition bytes widened to
+/// lane masks): every dtype, lengths around the vector widths (4, 8, 32 lanes), operands dense or broadcast scalars,
+/// NaN and ±0 among the values, against the scalar definition.
+/// </summary>
+public sealed class VectorRowTests
+{
+    private static readonly int[] s_lengths = [0, 1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 67];
+
+    private static double[] Values(Random rng, int n, DType t) => [.. Enumerable.Range(0, n).Select(_ => t switch
+    {
+        DType.Bool => rng.Next(2),
+        DType.Int32 or DType.Int64 => rng.Next(-3, 4),
+        _ => rng.Next(10) switch { 0 => double.NaN, 1 => -0.0, 2 => 0.0, _ => rng.Next(-3, 4) * 0.5 },
+    })];
+
+    private static Tensor Make(double[] v, DType t) => Tensor.FromArray(v).To(t);
+
+    private static bool Reference(CompareOp op, double a, double b) => op switch
+    {
+        CompareOp.Eq => a == b,
+        CompareOp.Ne => a != b,
+        CompareOp.Lt => a < b,
+        CompareOp.Le => a <= b,
+        CompareOp.Gt => a > b,
+        _ => a >= b,
+    };
+
+    private static Tensor Run(CompareOp op, Tensor a, Tensor b) => op switch
+    {
+        CompareOp.Eq => a.Eq(b),
+        CompareOp.Ne => a.Ne(b),
+        CompareOp.Lt => a.Lt(b),
+        CompareOp.Le => a.Le(b),
+        CompareOp.Gt => a.Gt(b),
+        _ => a.Ge(b),
+    };
+
+    public static TheoryData<CompareOp, DType> CompareCases()
+    {
+        var d = new TheoryData<CompareOp, DType>();
+        foreach (var op in Enum.GetValues<CompareOp>())
+            foreach (var t in new[] { DType.Float32, DType.Float64, DType.Int32, DType.Int64, DType.Bool })
+                if (t != DType.Bool || op is CompareOp.Eq or CompareOp.Ne) d.Add(op, t);
+        return d;
+    }
+
+    [Theory, MemberData(nameof(CompareCases))]
+    public void Comparisons_of_dense_and_broadcast_rows_match_the_scalar_definition(CompareOp op, DType t)
+    {
+        var rng = new Random((int)op * 10 + (int)t);
+        using var scope = Tensor.Scope();
+        foreach (int n in s_lengths)
+        {
+            double[] a = Values(rng, n, t), b = Values(rng, n, t), s = Values(rng, 1, t);
+            var ta = Make(a, t);
+            var tb = Make(b, t);
+            var ts = Make(s, t);
+            Check(op, Run(op, ta, tb), i => Reference(op, a[i], b[i]), $"{op} {t} n={n} dense");
+            Check(op, Run(op, ta, ts), i => Reference(op, a[i], s[0]), $"{op} {t} n={n} scalar right");
+            Check(op, Run(op, ts, ta), i => Reference(op, s[0], a[i]), $"{op} {t} n={n} scalar left");
+        }
+    }
+
+    private static void Check(CompareOp op, Tensor result, Func<int, bool> expected, string what)
+    {
+        Assert.Equal(DType.Bool, result.DType);
+        var got = result.ToArray<bool>();
+        for (int i = 0; i < got.Length; i++)
+            Assert.True(got[i] == expected(i), $"{what}: element {i} is {got[i]}");
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    [InlineData(DType.Int32)]
+    [InlineData(DType.Int64)]
+    [InlineData(DType.Bool)]
+    public void Where_of_dense_and_broadcast_rows_selects_element_by_element(DType t)
+    {
+        var rng = new Random(7 + (int)t);
+        using var scope = Tensor.Scope();
+        foreach (int n in s_lengths)
+        {
+            double[] c = Values(rng, n, DType.Bool), a = Values(rng, n, t), b = Values(rng, n, t), s = Values(rng, 1, t);
+            var tc = Make(c, DType.Bool);
+            var ta = Make(a, t);
+            var tb = Make(b, t);
+            var ts = Make(s, t);
+            Same(Tensor.Where(tc, ta, tb), i => c[i] != 0 ? a[i] : b[i], t, $"{t} n={n} dense");
+            Same(Tensor.Where(tc, ts, tb), i => c[i] != 0 ? s[0] : b[i], t, $"{t} n={n} a scalar");
+            Same(Tensor.Where(tc, ta, ts), i => c[i] != 0 ? a[i] : s[0], t, $"{t} n={n} b scalar");
+        }
+    }
+
+    private static void Same(Tensor result, Func<int, double> expected, DType t, string what)
+    {
+        var got = result.To(DType.Float64).ToArray<double>();
+        for (int i = 0; i < got.Length; i++)
+        {
+            double e = t == DType.Float32 ? (float)expected(i) : expected(i);
+            Assert.True(got[i].Equals(e) && double.IsNegative(got[i]) == double.IsNegative(e), $"{what}: element {i} is {got[i]}, expected {e}");
+        }
+    }
+}

@@ -1,9 +1,10 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Engine.Kernels;
 
-// The unary elementwise ops. Each struct is the single definition of its op's math
-// (grouped in one file because each is a handful of one-line members).
+// The unary elementwise ops: each struct is the single definition of its op's math, generic over the element
+// type (see Elementwise.cs), and UnaryOps.Run is the table from the enum to the structs.
 
 /// <summary>The unary elementwise primitives.</summary>
 public enum UnaryOp
@@ -42,240 +43,162 @@ public enum UnaryOp
     Ceil,
 }
 
-/// <summary>y = -x</summary>
-public readonly struct NegOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp
+/// <summary>The unary op table: which struct computes each <see cref="UnaryOp"/>, on which dtypes, at what relative cost.</summary>
+internal static class UnaryOps
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => -x;
-    /// <inheritdoc/>
-    public static double Apply(double x) => -x;
-    /// <inheritdoc/>
-    public static int Apply(int x) => -x;
-    /// <inheritdoc/>
-    public static long Apply(long x) => -x;
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Negate(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Negate(x, y);
+    /// <summary>Runs <paramref name="op"/> at dtype <paramref name="t"/>; false when the op does not take that dtype.</summary>
+    public static bool Run<R>(UnaryOp op, DType t, R r) where R : IUnaryRunner => op switch
+    {
+        UnaryOp.Neg => DTypeDispatch.Numbers<Neg<float>, Neg<double>, Neg<int>, Neg<long>, R>(t, r, 1),
+        UnaryOp.Abs => DTypeDispatch.Numbers<Abs<float>, Abs<double>, Abs<int>, Abs<long>, R>(t, r, 1),
+        UnaryOp.Sign => DTypeDispatch.Numbers<Sign<float>, Sign<double>, Sign<int>, Sign<long>, R>(t, r, 1),
+        UnaryOp.Square => DTypeDispatch.Numbers<Square<float>, Square<double>, Square<int>, Square<long>, R>(t, r, 1),
+        UnaryOp.Exp => DTypeDispatch.Floats<Exp<float>, Exp<double>, R>(t, r, 8),
+        UnaryOp.Log => DTypeDispatch.Floats<Log<float>, Log<double>, R>(t, r, 8),
+        UnaryOp.Sqrt => DTypeDispatch.Floats<Sqrt<float>, Sqrt<double>, R>(t, r, 1),
+        UnaryOp.Tanh => DTypeDispatch.Floats<Tanh<float>, Tanh<double>, R>(t, r, 8),
+        UnaryOp.Sigmoid => DTypeDispatch.Floats<Sigmoid<float>, Sigmoid<double>, R>(t, r, 8),
+        UnaryOp.Relu => DTypeDispatch.Floats<Relu<float>, Relu<double>, R>(t, r, 1),
+        UnaryOp.Erf => DTypeDispatch.Floats<Erf<float>, Erf<double>, R>(t, r, 32),
+        UnaryOp.Reciprocal => DTypeDispatch.Floats<Reciprocal<float>, Reciprocal<double>, R>(t, r, 1),
+        UnaryOp.Sin => DTypeDispatch.Floats<Sin<float>, Sin<double>, R>(t, r, 8),
+        UnaryOp.Cos => DTypeDispatch.Floats<Cos<float>, Cos<double>, R>(t, r, 8),
+        UnaryOp.Floor => DTypeDispatch.Floats<Floor<float>, Floor<double>, R>(t, r, 1),
+        UnaryOp.Ceil => DTypeDispatch.Floats<Ceil<float>, Ceil<double>, R>(t, r, 1),
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    /// <summary>y[i] = TOp(x[i]) one element at a time, for ops without a vectorised form.</summary>
+    public static void Loop<TOp, T>(ReadOnlySpan<T> x, Span<T> y) where TOp : IUnaryOp<T> where T : unmanaged
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = TOp.Apply(x[i]);
+    }
+
+    /// <summary>Whether T is float or double (the span paths of TensorPrimitives that integers must not take).</summary>
+    public static bool IsFloat<T>() => typeof(T) == typeof(float) || typeof(T) == typeof(double);
 }
 
-/// <summary>y = e^x</summary>
-public readonly struct ExpOp : IUnaryOp, IUnarySpanOp
+/// <summary>y = -x (integers wrap: -MinValue is MinValue)</summary>
+internal readonly struct Neg<T> : IUnaryOp<T> where T : unmanaged, INumber<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Exp(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Exp(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Exp(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Exp(x, y);
+    public static T Apply(T x) => -x;
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Negate(x, y);
 }
 
-/// <summary>y = ln x (NaN for x &lt; 0, -∞ at 0)</summary>
-public readonly struct LogOp : IUnaryOp, IUnarySpanOp
+/// <summary>y = |x| (the sign bit cleared for floats, so |-0| = 0; integers wrap: |MinValue| is MinValue)</summary>
+internal readonly struct Abs<T> : IUnaryOp<T> where T : unmanaged, INumber<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Log(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Log(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Log(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Log(x, y);
-}
-
-/// <summary>y = √x</summary>
-public readonly struct SqrtOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Sqrt(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Sqrt(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sqrt(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Sqrt(x, y);
-}
-
-/// <summary>y = |x|</summary>
-public readonly struct AbsOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Abs(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Abs(x);
-    /// <inheritdoc/>
-    public static int Apply(int x) => x < 0 ? -x : x;
-    /// <inheritdoc/>
-    public static long Apply(long x) => x < 0 ? -x : x;
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Abs(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Abs(x, y);
+    public static T Apply(T x) => T.IsNegative(x) ? -x : x;
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y)
+    {
+        if (UnaryOps.IsFloat<T>()) TensorPrimitives.Abs(x, y);   // its integer form throws on MinValue
+        else UnaryOps.Loop<Abs<T>, T>(x, y);
+    }
 }
 
 /// <summary>y = sign(x): 1 for x &gt; 0, -1 for x &lt; 0; ±0 and NaN are returned unchanged.</summary>
-public readonly struct SignOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp
+internal readonly struct Sign<T> : IUnaryOp<T> where T : unmanaged, INumber<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => x > 0 ? 1f : x < 0 ? -1f : x;
-    /// <inheritdoc/>
-    public static double Apply(double x) => x > 0 ? 1.0 : x < 0 ? -1.0 : x;
-    /// <inheritdoc/>
-    public static int Apply(int x) => x > 0 ? 1 : x < 0 ? -1 : 0;
-    /// <inheritdoc/>
-    public static long Apply(long x) => x > 0 ? 1 : x < 0 ? -1 : 0;
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => Loops.Map<SignOp>(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => Loops.Map<SignOp>(x, y);
-}
-
-/// <summary>y = tanh x</summary>
-public readonly struct TanhOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Tanh(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Tanh(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Tanh(x, y);
-}
-
-/// <summary>y = σ(x) = 1 / (1 + e^-x)</summary>
-public readonly struct SigmoidOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => 1f / (1f + MathF.Exp(-x));
-    /// <inheritdoc/>
-    public static double Apply(double x) => 1.0 / (1.0 + Math.Exp(-x));
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Sigmoid(x, y);
-}
-
-/// <summary>y = max(x, 0); NaN stays NaN.</summary>
-public readonly struct ReluOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Max(x, 0f);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Max(x, 0.0);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Max(x, 0.0, y);
-}
-
-/// <summary>y = erf(x), see <see cref="SpecialFunctions.Erf(double)"/>.</summary>
-public readonly struct ErfOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => SpecialFunctions.Erf(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => SpecialFunctions.Erf(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => SpecialFunctions.Erf(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => Loops.Map<ErfOp>(x, y);
-}
-
-/// <summary>y = 1 / x</summary>
-public readonly struct ReciprocalOp : IUnaryOp, IUnarySpanOp
-{
-    /// <inheritdoc/>
-    public static float Apply(float x) => 1f / x;
-    /// <inheritdoc/>
-    public static double Apply(double x) => 1.0 / x;
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Divide(1f, x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Divide(1.0, x, y);
+    public static T Apply(T x) => x > T.Zero ? T.One : x < T.Zero ? -T.One : x;
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => UnaryOps.Loop<Sign<T>, T>(x, y);
 }
 
 /// <summary>y = x²</summary>
-public readonly struct SquareOp : IUnaryOp, IUnarySpanOp, IIntegerUnaryOp
+internal readonly struct Square<T> : IUnaryOp<T> where T : unmanaged, INumber<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => x * x;
-    /// <inheritdoc/>
-    public static double Apply(double x) => x * x;
-    /// <inheritdoc/>
-    public static int Apply(int x) => x * x;
-    /// <inheritdoc/>
-    public static long Apply(long x) => x * x;
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Multiply(x, x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Multiply(x, x, y);
+    public static T Apply(T x) => x * x;
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Multiply(x, x, y);
+}
+
+/// <summary>y = e^x</summary>
+internal readonly struct Exp<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Exp(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Exp(x, y);
+}
+
+/// <summary>y = ln x (NaN for x &lt; 0, -∞ at 0)</summary>
+internal readonly struct Log<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Log(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Log(x, y);
+}
+
+/// <summary>y = √x</summary>
+internal readonly struct Sqrt<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Sqrt(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Sqrt(x, y);
+}
+
+/// <summary>y = tanh x</summary>
+internal readonly struct Tanh<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Tanh(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Tanh(x, y);
+}
+
+/// <summary>y = σ(x) = 1 / (1 + e^-x)</summary>
+internal readonly struct Sigmoid<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.One / (T.One + T.Exp(-x));
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Sigmoid(x, y);
+}
+
+/// <summary>y = max(x, 0); NaN stays NaN.</summary>
+internal readonly struct Relu<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.Max(x, T.Zero);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Max(x, T.Zero, y);
+}
+
+/// <summary>
+/// y = erf(x). The definition is <see cref="SpecialFunctions.Erf{T}"/> in T's own arithmetic (the GPU kernels);
+/// the CPU's float spans use the fitted polynomials, its double spans the double series.
+/// </summary>
+internal readonly struct Erf<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => SpecialFunctions.Erf(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y)
+    {
+        if (typeof(T) == typeof(float))
+            SpecialFunctions.Erf(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(y));
+        else
+            UnaryOps.Loop<Erf<T>, T>(x, y);
+    }
+}
+
+/// <summary>y = 1 / x</summary>
+internal readonly struct Reciprocal<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static T Apply(T x) => T.One / x;
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Divide(T.One, x, y);
 }
 
 /// <summary>y = sin x</summary>
-public readonly struct SinOp : IUnaryOp, IUnarySpanOp
+internal readonly struct Sin<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Sin(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Sin(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sin(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Sin(x, y);
+    public static T Apply(T x) => T.Sin(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Sin(x, y);
 }
 
 /// <summary>y = cos x</summary>
-public readonly struct CosOp : IUnaryOp, IUnarySpanOp
+internal readonly struct Cos<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Cos(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Cos(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Cos(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Cos(x, y);
+    public static T Apply(T x) => T.Cos(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Cos(x, y);
 }
 
 /// <summary>y = ⌊x⌋</summary>
-public readonly struct FloorOp : IUnaryOp, IUnarySpanOp
+internal readonly struct Floor<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Floor(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Floor(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Floor(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Floor(x, y);
+    public static T Apply(T x) => T.Floor(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Floor(x, y);
 }
 
 /// <summary>y = ⌈x⌉</summary>
-public readonly struct CeilOp : IUnaryOp, IUnarySpanOp
+internal readonly struct Ceil<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <inheritdoc/>
-    public static float Apply(float x) => MathF.Ceiling(x);
-    /// <inheritdoc/>
-    public static double Apply(double x) => Math.Ceiling(x);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Ceiling(x, y);
-    /// <inheritdoc/>
-    public static void Apply(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Ceiling(x, y);
-}
-
-/// <summary>Scalar loops for ops without a vectorised span form.</summary>
-internal static class Loops
-{
-    public static void Map<TOp>(ReadOnlySpan<float> x, Span<float> y) where TOp : IUnaryOp
-    {
-        for (int i = 0; i < x.Length; i++) y[i] = TOp.Apply(x[i]);
-    }
-
-    public static void Map<TOp>(ReadOnlySpan<double> x, Span<double> y) where TOp : IUnaryOp
-    {
-        for (int i = 0; i < x.Length; i++) y[i] = TOp.Apply(x[i]);
-    }
+    public static T Apply(T x) => T.Ceiling(x);
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Ceiling(x, y);
 }

@@ -2,86 +2,6 @@ using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels;
 
-// Every elementwise op's math is one struct implementing these interfaces. The scalar members
-// are the definition: the GPU kernels call them, and the CPU backend calls them for strided and
-// tail elements. The span members are the CPU's contiguous fast path (TensorPrimitives or our
-// own Vector256 code) and must compute the same function.
-
-/// <summary>A unary op on floating values: the scalar definition, used by every backend.</summary>
-public interface IUnaryOp
-{
-    /// <summary>y = f(x) in float32.</summary>
-    static abstract float Apply(float x);
-    /// <summary>y = f(x) in float64.</summary>
-    static abstract double Apply(double x);
-}
-
-/// <summary>The contiguous CPU fast path of a unary op.</summary>
-public interface IUnarySpanOp
-{
-    /// <summary>y[i] = f(x[i]) over contiguous float32 spans.</summary>
-    static abstract void Apply(ReadOnlySpan<float> x, Span<float> y);
-    /// <summary>y[i] = f(x[i]) over contiguous float64 spans.</summary>
-    static abstract void Apply(ReadOnlySpan<double> x, Span<double> y);
-}
-
-/// <summary>A unary op that is also defined on integers.</summary>
-public interface IIntegerUnaryOp
-{
-    /// <summary>y = f(x) in int32.</summary>
-    static abstract int Apply(int x);
-    /// <summary>y = f(x) in int64.</summary>
-    static abstract long Apply(long x);
-}
-
-/// <summary>A binary op on floating values: the scalar definition, used by every backend.</summary>
-public interface IBinaryOp
-{
-    /// <summary>z = f(a, b) in float32.</summary>
-    static abstract float Apply(float a, float b);
-    /// <summary>z = f(a, b) in float64.</summary>
-    static abstract double Apply(double a, double b);
-}
-
-/// <summary>The contiguous CPU fast paths of a binary op: both spans, or one side a broadcast scalar.</summary>
-public interface IBinarySpanOp
-{
-    /// <summary>z[i] = f(a[i], b[i]).</summary>
-    static abstract void Apply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> z);
-    /// <summary>z[i] = f(a[i], b[i]).</summary>
-    static abstract void Apply(ReadOnlySpan<double> a, ReadOnlySpan<double> b, Span<double> z);
-    /// <summary>z[i] = f(a[i], b).</summary>
-    static abstract void Apply(ReadOnlySpan<float> a, float b, Span<float> z);
-    /// <summary>z[i] = f(a[i], b).</summary>
-    static abstract void Apply(ReadOnlySpan<double> a, double b, Span<double> z);
-    /// <summary>z[i] = f(a, b[i]).</summary>
-    static abstract void Apply(float a, ReadOnlySpan<float> b, Span<float> z);
-    /// <summary>z[i] = f(a, b[i]).</summary>
-    static abstract void Apply(double a, ReadOnlySpan<double> b, Span<double> z);
-}
-
-/// <summary>A binary op that is also defined on integers.</summary>
-public interface IIntegerBinaryOp
-{
-    /// <summary>z = f(a, b) in int32.</summary>
-    static abstract int Apply(int a, int b);
-    /// <summary>z = f(a, b) in int64.</summary>
-    static abstract long Apply(long a, long b);
-}
-
-/// <summary>A comparison; the result is stored as a Bool tensor.</summary>
-public interface ICompareOp
-{
-    /// <summary>The predicate on float32.</summary>
-    static abstract bool Apply(float a, float b);
-    /// <summary>The predicate on float64.</summary>
-    static abstract bool Apply(double a, double b);
-    /// <summary>The predicate on int32 (also used for Bool operands, as 0 and 1).</summary>
-    static abstract bool Apply(int a, int b);
-    /// <summary>The predicate on int64.</summary>
-    static abstract bool Apply(long a, long b);
-}
-
 /// <summary>Small vector helpers shared by the CPU kernels.</summary>
 internal static class Simd
 {
@@ -149,9 +69,9 @@ internal static class Simd
         {
             int len = (int)Math.Min(int.MaxValue / 2, n - s);
             if (typeof(T) == typeof(float))
-                AddOp.Apply(new ReadOnlySpan<float>((float*)acc + s, len), new ReadOnlySpan<float>((float*)x + s, len), new Span<float>((float*)acc + s, len));
+                System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>((float*)acc + s, len), new ReadOnlySpan<float>((float*)x + s, len), new Span<float>((float*)acc + s, len));
             else
-                AddOp.Apply(new ReadOnlySpan<double>((double*)acc + s, len), new ReadOnlySpan<double>((double*)x + s, len), new Span<double>((double*)acc + s, len));
+                System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<double>((double*)acc + s, len), new ReadOnlySpan<double>((double*)x + s, len), new Span<double>((double*)acc + s, len));
         }
     }
 }
