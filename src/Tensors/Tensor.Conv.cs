@@ -27,11 +27,7 @@ public sealed partial class Tensor
 
     private static void CheckConvOperands(string op, Tensor a, Tensor b)
     {
-        a.CheckAlive(op);
-        b.CheckAlive(op);
-        SameDevice(op, a, b);
-        SameDType(op, a, b);
-        a.CheckDType(op, a.DType.IsFloating(), t => t.IsFloating());
+        CheckOperands(op, a, b, Floats);
     }
 
     /// <summary>2-D convolution (cross-correlation, as in every framework) of this [N, C, H, W] input with weight [K, C/groups, R, S], plus bias [K].</summary>
@@ -123,7 +119,7 @@ public sealed partial class Tensor
     private void CheckPoolInput(string op)
     {
         CheckAlive(op);
-        CheckDType(op, DType.IsFloating(), t => t.IsFloating());
+        CheckDType(op, DType.IsFloating(), Floats);
     }
 
     /// <summary>2-D max pooling of this [N, C, H, W] tensor; stride defaults to the kernel size.</summary>

@@ -37,6 +37,19 @@ public sealed partial class Tensor
         return ViewAs((int[])shape.Clone(), strides, _offset);
     }
 
+    /// <summary>
+    /// The check every op on two tensors starts with: both alive, on one device, of one dtype, and (when
+    /// <paramref name="accepts"/> is given) that dtype one the op takes. Errors name the op and both operands.
+    /// </summary>
+    internal static void CheckOperands(string op, Tensor a, Tensor b, Func<DType, bool>? accepts = null)
+    {
+        a.CheckAlive(op);
+        b.CheckAlive(op);
+        SameDevice(op, a, b);
+        SameDType(op, a, b);
+        if (accepts is not null) a.CheckDType(op, accepts(a.DType), accepts);
+    }
+
     internal static void SameDevice(string op, Tensor a, Tensor b)
     {
         if (a.Device != b.Device)
@@ -55,24 +68,53 @@ public sealed partial class Tensor
             throw Errors.DTypeError(op, $"dtype {DType.Name()} is not supported; {op} takes {OpSupport.Describe(accepts)}");
     }
 
+    /// <summary>Floating dtypes only (float32, float64).</summary>
+    internal static readonly Func<DType, bool> Floats = t => t.IsFloating();
+
+    // the op tables say which dtypes an op takes; the predicate for the message is built only when it fails
+    private void CheckDType(string name, UnaryOp op)
+    {
+        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
+    }
+
+    private void CheckDType(string name, BinaryOp op)
+    {
+        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
+    }
+
+    private void CheckDType(string name, CompareOp op)
+    {
+        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
+    }
+
+    private void CheckDType(string name, ReduceOp op)
+    {
+        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
+    }
+
+    private Exception UnsupportedDType(string op, Func<DType, bool> accepts) =>
+        Errors.DTypeError(op, $"dtype {DType.Name()} is not supported; {op} takes {OpSupport.Describe(accepts)}");
+
     internal Tensor Unary(UnaryOp op)
     {
         string name = op.ToString();
         CheckAlive(name);
-        CheckDType(name, OpSupport.Supports(op, DType), t => OpSupport.Supports(op, t));
+        CheckDType(name, op);
         var y = Empty(_shape, DType, Device);
         if (Numel > 0) Backend.Unary(op, DType, BufferView(name), y.BufferView(name));
         GC.KeepAlive(this);
         return y;
     }
 
-    /// <summary>Checks operands and returns views of both at the broadcast shape.</summary>
-    private static (Tensor A, Tensor B, int[] Shape) Prepare(string op, Tensor a, Tensor b)
+    /// <summary>
+    /// Checks the operands and returns them at the broadcast shape: themselves when their shapes agree (no views
+    /// made), else stride-0 views, which the caller disposes (<paramref name="views"/>).
+    /// </summary>
+    private static (Tensor A, Tensor B, int[] Shape) Prepare(string op, Tensor a, Tensor b, out bool views)
     {
-        a.CheckAlive(op);
-        b.CheckAlive(op);
-        SameDevice(op, a, b);
-        SameDType(op, a, b);
+        CheckOperands(op, a, b);
+        views = !a._shape.AsSpan().SequenceEqual(b._shape);
+        if (!views) return (a, b, a._shape);
         var shape = BroadcastShapes(op, a._shape, b._shape);
         return (a.BroadcastTo(op, shape), b.BroadcastTo(op, shape), shape);
     }
@@ -80,14 +122,17 @@ public sealed partial class Tensor
     internal static Tensor Binary(BinaryOp op, Tensor a, Tensor b)
     {
         string name = op.ToString();
-        var (va, vb, shape) = Prepare(name, a, b);
-        using (va)
-        using (vb)
+        var (va, vb, shape) = Prepare(name, a, b, out bool views);
+        try
         {
-            a.CheckDType(name, OpSupport.Supports(op, a.DType), t => OpSupport.Supports(op, t));
+            a.CheckDType(name, op);
             var y = Empty(shape, a.DType, a.Device);
             if (y.Numel > 0) a.Backend.Binary(op, a.DType, va.BufferView(name), vb.BufferView(name), y.BufferView(name));
             return y;
+        }
+        finally
+        {
+            if (views) { va.Dispose(); vb.Dispose(); }
         }
     }
 
@@ -115,14 +160,17 @@ public sealed partial class Tensor
     private static Tensor Compare(CompareOp op, Tensor a, Tensor b)
     {
         string name = op.ToString();
-        var (va, vb, shape) = Prepare(name, a, b);
-        using (va)
-        using (vb)
+        var (va, vb, shape) = Prepare(name, a, b, out bool views);
+        try
         {
-            a.CheckDType(name, OpSupport.Supports(op, a.DType), t => OpSupport.Supports(op, t));
+            a.CheckDType(name, op);
             var y = Empty(shape, DType.Bool, a.Device);
             if (y.Numel > 0) a.Backend.Compare(op, a.DType, va.BufferView(name), vb.BufferView(name), y.BufferView(name));
             return y;
+        }
+        finally
+        {
+            if (views) { va.Dispose(); vb.Dispose(); }
         }
     }
 
@@ -135,11 +183,8 @@ public sealed partial class Tensor
     /// <summary>Writes op(this, other) into this tensor; other broadcasts to this shape.</summary>
     private Tensor BinaryInPlace(BinaryOp op, Tensor other, string name)
     {
-        CheckAlive(name);
-        other.CheckAlive(name);
-        SameDevice(name, this, other);
-        SameDType(name, this, other);
-        CheckDType(name, OpSupport.Supports(op, DType), t => OpSupport.Supports(op, t));
+        CheckOperands(name, this, other);
+        CheckDType(name, op);
         using var vb = other.BroadcastTo(name, _shape);
         if (Numel > 0) Backend.Binary(op, DType, BufferView(name), vb.BufferView(name), BufferView(name));
         BumpVersion();
@@ -321,11 +366,8 @@ public sealed partial class Tensor
         condition.CheckAlive(op);
         if (condition.DType != DType.Bool)
             throw Errors.DTypeError(op, $"the condition must be bool, not {condition.DType.Name()}");
-        a.CheckAlive(op);
-        b.CheckAlive(op);
+        CheckOperands(op, a, b);
         SameDevice(op, condition, a);
-        SameDevice(op, a, b);
-        SameDType(op, a, b);
         var shape = BroadcastShapes(op, condition._shape, BroadcastShapes(op, a._shape, b._shape));
         using var c = condition.BroadcastTo(op, shape);
         using var xa = a.BroadcastTo(op, shape);
@@ -352,11 +394,7 @@ public sealed partial class Tensor
     public Tensor AddInPlace(Tensor other, double alpha, double beta = 1)
     {
         const string name = "AddInPlace";
-        CheckAlive(name);
-        other.CheckAlive(name);
-        SameDevice(name, this, other);
-        SameDType(name, this, other);
-        CheckDType(name, DType.IsFloating(), t => t.IsFloating());
+        CheckOperands(name, this, other, Floats);
         using var vx = other.BroadcastTo(name, _shape);
         if (Numel > 0) Backend.Axpby(DType, alpha, vx.BufferView(name), beta, BufferView(name));
         BumpVersion();

@@ -12,11 +12,7 @@ public sealed partial class Tensor
     public Tensor MatMul(Tensor other, bool transposeA = false, bool transposeB = false)
     {
         const string op = "MatMul";
-        CheckAlive(op);
-        other.CheckAlive(op);
-        SameDevice(op, this, other);
-        SameDType(op, this, other);
-        CheckDType(op, DType.IsFloating(), t => t.IsFloating());
+        CheckOperands(op, this, other, Floats);
         if (Rank == 0 || other.Rank == 0)
             throw Errors.ShapeError(op, _shape, other._shape, "both operands need at least one dim");
         if ((transposeA && Rank < 2) || (transposeB && other.Rank < 2))

@@ -24,7 +24,7 @@ public sealed partial class Tensor
     private Tensor ReduceCore(ReduceOp op, string name, int[] axes, bool keepDim)
     {
         CheckAlive(name);
-        CheckDType(name, OpSupport.Supports(op, DType), t => OpSupport.Supports(op, t));
+        CheckDType(name, op);
         var norm = NormalizeAxes(name, axes);
         if (op != ReduceOp.Sum)
             foreach (int a in norm)
@@ -138,7 +138,7 @@ public sealed partial class Tensor
     private void RequireFloat(string op)
     {
         CheckAlive(op);
-        CheckDType(op, DType.IsFloating(), t => t.IsFloating());
+        CheckDType(op, DType.IsFloating(), Floats);
     }
 
     /// <summary>The mean over all elements.</summary>
