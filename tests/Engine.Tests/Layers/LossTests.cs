@@ -26,6 +26,38 @@ public sealed class LossTests
         Assert.Equal(2 * l0 + l1, new NLLLoss(w) { Reduction = Reduction.Sum }.Call(logits.LogSoftmax(1), y).Data.Item<double>(), 12);
     }
 
+    [Theory]
+    [InlineData(Reduction.Mean, DType.Float32)]
+    [InlineData(Reduction.Sum, DType.Float32)]
+    [InlineData(Reduction.None, DType.Float32)]
+    [InlineData(Reduction.Mean, DType.Float64)]
+    public void Cross_entropy_fused_backward_gives_the_general_formulas_bits(Reduction reduction, DType dtype)
+    {
+        // without weights or smoothing the backward runs fused passes; the recorded formulas (createGraph) and the
+        // general weighted path with weights of one compute the same numbers op for op
+        using var scope = Tensor.Scope();
+        var x = Tensor.RandN([37, 10], 0, 3, dtype, new Generator(5));
+        var y = Tensor.RandInt(0, 10, [37], generator: new Generator(6));
+        Tensor Gradient(Tensor? weight, bool createGraph)
+        {
+            var v = new Variable(x, requiresGrad: true);
+            var loss = Functional.CrossEntropy(v, y, weight, reduction: reduction);
+            var seed = reduction == Reduction.None ? Tensor.RandN([37], 0, 1, dtype, new Generator(7)) : Tensor.Full([], 0.75, dtype);
+            return Autograd.Grad([loss], [v], [new Variable(seed)], createGraph: createGraph)[0].Data;
+        }
+        var fused = Gradient(null, createGraph: false);
+        var recorded = Gradient(null, createGraph: true);
+        var general = Gradient(Tensor.Ones([10], dtype), createGraph: false);
+        Assert.Equal(recorded.To(DType.Float64).ToArray<double>(), fused.To(DType.Float64).ToArray<double>());
+        Assert.Equal(general.To(DType.Float64).ToArray<double>(), fused.To(DType.Float64).ToArray<double>());
+        // and it is the derivative: (softmax − onehot) · upstream, by hand for one element
+        var s = x.Softmax(1).To(DType.Float64).ToArray<double>();
+        long target = y.To(DType.Int64).ToArray<long>()[3];
+        double up = reduction switch { Reduction.Mean => 0.75 / 37, Reduction.Sum => 0.75, _ => double.NaN };
+        if (reduction != Reduction.None)
+            Assert.Equal((s[3 * 10 + (int)target] - 1) * up, fused.To(DType.Float64).ToArray<double>()[3 * 10 + (int)target], dtype == DType.Float32 ? 5 : 12);
+    }
+
     [Fact]
     public void Huber_is_quadratic_near_zero_and_linear_far_away()
     {
