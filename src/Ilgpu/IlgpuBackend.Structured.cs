@@ -135,11 +135,14 @@ public sealed partial class IlgpuBackend
     }
 
     /// <inheritdoc/>
-    public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y)
+    /// <remarks>The epilogue runs as separate launches after the implicit-GEMM kernel (not yet fused into its store).</remarks>
+    public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
     {
         if (dtype == DType.Float32) ConvForward<float, AF32>(g, x, w, y);
         else if (dtype == DType.Float64) ConvForward<double, AF64>(g, x, w, y);
         else throw Unsupported("Conv2d", dtype);
+        if (epilogue.Bias is not null) Binary(BinaryOp.Add, dtype, y, epilogue.BiasAtOutput(g), y);
+        if (epilogue.Relu) Unary(UnaryOp.Relu, dtype, y, y);
     }
 
     private void ConvForward<T, Ar>(Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y) where T : unmanaged where Ar : struct, IArith<T>
@@ -363,7 +366,7 @@ public sealed partial class IlgpuBackend
             Softmax(DType.Float32, v, 1, false, v);
             MatMul(DType.Float32, v, false, v, false, new BufferView(a, Layout.Contiguous([4, 4], 16)));
             var g = new Conv2dGeometry(1, 1, 4, 4, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
-            Conv2dForward(DType.Float32, g, v, v, new BufferView(a, Layout.Contiguous([1, 1, 4, 4], 16)));
+            Conv2dForward(DType.Float32, g, v, v, new BufferView(a, Layout.Contiguous([1, 1, 4, 4], 16)), ConvEpilogue.None);
             Conv2dBackwardInput(DType.Float32, g, v, v, new BufferView(a, Layout.Contiguous([1, 1, 4, 4], 16)));
             Conv2dBackwardWeight(DType.Float32, g, v, v, new BufferView(a, Layout.Contiguous([1, 1, 1, 1], 16)));
             Synchronize();

@@ -71,8 +71,11 @@ public interface IBackend
     /// </summary>
     void MatMul(DType dtype, in BufferView a, bool transposeA, in BufferView b, bool transposeB, in BufferView y);
 
-    /// <summary>Convolution forward: y[N,K,OH,OW] = x[N,C,H,W] ⋆ w[K,C/g,R,S]; contiguous operands.</summary>
-    void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y);
+    /// <summary>
+    /// Convolution forward: y[N,K,OH,OW] = x[N,C,H,W] ⋆ w[K,C/g,R,S], then the <paramref name="epilogue"/> (bias, ReLU)
+    /// on each output as it is written; contiguous operands.
+    /// </summary>
+    void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue);
 
     /// <summary>dx = ∂L/∂x from dy and w (dx is overwritten); contiguous operands.</summary>
     void Conv2dBackwardInput(DType dtype, Conv2dGeometry g, in BufferView dy, in BufferView w, in BufferView dx);

@@ -4,13 +4,15 @@ namespace Engine.Onnx;
 
 // The fused Conv + BatchNormalization that OnnxRewrite.FuseConvBatchNorm makes: in inference the
 // normalization folds into the convolution's weights (cached while none of its sources change);
-// in training the two run as they are.
+// in training the two run as they are. OnnxRewrite.FuseRelu then merges a following Relu (into a
+// ConvRelu node, or relu = 1 on the fused node): applied as the convolution writes when no gradient is needed.
 public sealed partial class OnnxModel
 {
     /// <summary>The rewriter's own ops, by "domain.op".</summary>
     private static readonly Dictionary<string, OpDef> s_fused = new()
     {
         [OnnxRewrite.FusedDomain + "." + OnnxRewrite.ConvBatchNorm] = new(c => c.Model.ConvBatchNorm(c)),
+        [OnnxRewrite.FusedDomain + "." + OnnxRewrite.ConvRelu] = new(c => [OnnxOps.Conv(c, c.X(0), c.X(1), c.In(2), relu: true)]),
     };
 
     /// <summary>Inputs: x, w, b (may be empty), then γ, β, mean, variance; the Conv's attributes and the BatchNormalization's epsilon and momentum.</summary>
@@ -18,7 +20,12 @@ public sealed partial class OnnxModel
     {
         var x = c.X(0);
         var (w, b) = (c.X(1), c.In(2));
-        if (c.Training) return OnnxOps.BatchNorm(c, OnnxOps.Conv(c, x, w, b), 3);
+        bool relu = c.Int("relu", 0) == 1;
+        if (c.Training)
+        {
+            var y = OnnxOps.BatchNorm(c, OnnxOps.Conv(c, x, w, b), 3);
+            return relu ? [y[0].Relu(), .. y[1..]] : y;
+        }
         // inference: y = conv(x, w·s) + (b − mean)·s + β with s = γ / √(var + ε) per output channel,
         // written with Variables, so gradients still reach γ, β, w and b
         var proto = c.Node.Proto;
@@ -49,7 +56,7 @@ public sealed partial class OnnxModel
             }
             (weight, shift) = (new Variable(cached.Weight), new Variable(cached.Shift));
         }
-        return [OnnxOps.Conv(c, x, weight, shift)];
+        return [OnnxOps.Conv(c, x, weight, shift, relu)];
     }
 
     /// <summary>

@@ -86,7 +86,8 @@ public sealed partial class OnnxModel : Module, IStaged
             Add(node.Output[0], tensor);
             constantWeights.Add(node);
         }
-        foreach (var node in OnnxRewrite.FuseConvBatchNorm(_graph.Node.Where(n => !constantWeights.Contains(n)), _graphOutputs))
+        var fused = OnnxRewrite.FuseConvBatchNorm(_graph.Node.Where(n => !constantWeights.Contains(n)), _graphOutputs);
+        foreach (var node in OnnxRewrite.FuseRelu(fused, _graphOutputs))
             _plan.Add(new OnnxNode(node, source, Opset));
         PrepareSubgraphs(_graph);
         FoldConstants();

@@ -13,6 +13,8 @@ public static class OnnxRewrite
     internal const string FusedDomain = "engine.fused";
     /// <summary>A Conv followed by the BatchNormalization that alone reads it.</summary>
     internal const string ConvBatchNorm = "ConvBatchNormalization";
+    /// <summary>A Conv followed by the Relu that alone reads it.</summary>
+    internal const string ConvRelu = "ConvRelu";
 
     /// <summary>The names the subgraphs of <paramref name="node"/> (If, Loop, Scan bodies) read, at any depth.</summary>
     internal static IEnumerable<string> SubgraphReads(NodeProto node) =>
@@ -59,6 +61,41 @@ public static class OnnxRewrite
             result.Add(n);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Every Conv (or fused <see cref="ConvBatchNorm"/>) whose output only feeds a Relu (and is no graph output)
+    /// merged with it: a Conv becomes a <see cref="ConvRelu"/> node, a fused node gains the attribute relu = 1; either
+    /// way the merged node writes the Relu's output, so in inference the ReLU is applied as the convolution writes.
+    /// </summary>
+    internal static List<NodeProto> FuseRelu(List<NodeProto> list, IReadOnlySet<string> graphOutputs)
+    {
+        var uses = list.SelectMany(n => n.Input.Concat(SubgraphReads(n))).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in list)
+            foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        var merged = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);   // relu → merged node
+        var absorbed = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        foreach (var relu in list.Where(n => n.OpType == "Relu" && n.Domain is "" or "ai.onnx" && n.Input.Count == 1))
+        {
+            if (!producer.TryGetValue(relu.Input[0], out var conv) || absorbed.Contains(conv) || conv.Output.Count != 1) continue;
+            bool plainConv = conv.OpType == "Conv" && conv.Domain is "" or "ai.onnx" && conv.Input.Count >= 2;
+            bool fusedConv = conv.OpType == ConvBatchNorm && conv.Domain == FusedDomain;
+            if (!(plainConv || fusedConv) || uses[relu.Input[0]] != 1 || graphOutputs.Contains(relu.Input[0])) continue;
+            var node = plainConv ? new NodeProto { OpType = ConvRelu, Domain = FusedDomain, Name = conv.Name.Length > 0 ? conv.Name : conv.Output[0] } : conv.Clone();
+            if (plainConv)
+            {
+                node.Input.AddRange(conv.Input);
+                node.Attribute.AddRange(conv.Attribute);
+            }
+            else node.Attribute.Add(new AttributeProto { Name = "relu", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+            node.Output.Clear();
+            node.Output.Add(relu.Output[0]);
+            merged[relu] = node;
+            absorbed.Add(conv);
+        }
+        // the merged node takes the Relu's place
+        return [.. list.Where(n => !absorbed.Contains(n)).Select(n => merged.TryGetValue(n, out var m) ? m : n)];
     }
 
     /// <summary>

@@ -35,7 +35,15 @@ public sealed partial class Tensor
         Conv2d(weight, bias, new Conv2dOptions { Stride = stride, Padding = padding, Dilation = dilation, Groups = groups });
 
     /// <summary>2-D convolution with per-axis stride and dilation and per-side padding.</summary>
-    public Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options)
+    public Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options) => Conv2d(weight, bias, options, relu: false);
+
+    /// <summary>
+    /// max(conv + bias, 0): the convolution, its bias and a ReLU in one pass over the output (each value is finished
+    /// as it is written), the same numbers as <c>Conv2d(...).Relu()</c>. A tensor op: no gradient flows through it.
+    /// </summary>
+    public Tensor Conv2dRelu(Tensor weight, Tensor? bias, Conv2dOptions options) => Conv2d(weight, bias, options, relu: true);
+
+    private Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options, bool relu)
     {
         const string op = "Conv2d";
         CheckConvOperands(op, this, weight);
@@ -48,13 +56,17 @@ public sealed partial class Tensor
         }
         using var x = Contiguous();
         using var w = weight.Contiguous();
+        using var b = bias?.Contiguous();
         var y = Empty(g.OutputShape, DType, Device);
-        if (y.Numel > 0 && g.Macs > 0) Backend.Conv2dForward(DType, g, x.BufferView(op), w.BufferView(op), y.BufferView(op));
-        else if (y.Numel > 0) Backend.Fill(DType, 0, y.BufferView(op));
-        if (bias is not null && y.Numel > 0)
+        if (y.Numel == 0) return y;
+        // the bias (and a ReLU) go with the product, applied as each output is written
+        var epilogue = new ConvEpilogue(b?.BufferView(op), relu);
+        if (g.Macs > 0) Backend.Conv2dForward(DType, g, x.BufferView(op), w.BufferView(op), y.BufferView(op), epilogue);
+        else
         {
-            using var b = bias.View(1, g.K, 1, 1);
-            y.AddInPlace(b);
+            Backend.Fill(DType, 0, y.BufferView(op));
+            if (b is not null) Backend.Binary(BinaryOp.Add, DType, y.BufferView(op), epilogue.BiasAtOutput(g), y.BufferView(op));
+            if (relu) Backend.Unary(UnaryOp.Relu, DType, y.BufferView(op), y.BufferView(op));
         }
         return y;
     }

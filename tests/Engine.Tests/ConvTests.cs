@@ -100,6 +100,32 @@ public abstract class ConvTests
         CheckCase(caseIndex, dtype);
     }
 
+    /// <summary>
+    /// The epilogue (bias, ReLU) applied as outputs are written gives the bits of the separate ops: the product alone,
+    /// then + bias broadcast over the channels, then ReLU; through every algorithm.
+    /// </summary>
+    [Theory, MemberData(nameof(CaseIndicesAndPaths))]
+    public void Fused_bias_and_relu_give_the_separate_ops_bits(int caseIndex, DType dtype, string path)
+    {
+        using var forced = path == "auto" ? null : Conv2dAlgorithms.Force(Enum.Parse<Conv2dAlgorithm>(path));
+        var c = Cases[caseIndex];
+        var rng = new Random(100 + caseIndex);
+        using var scope = Tensor.Scope();
+        var x = Data.Uniform(rng, [c.N, c.C, c.H, c.W], -1, 1, dtype);
+        var w = Data.Uniform(rng, [c.K, c.C / c.Groups, c.R, c.S], -1, 1, dtype);
+        var bias = Data.Uniform(rng, [c.K], -1, 1, dtype);
+        var separate = x.Conv2d(w, null, c.Options) + bias.Reshape(1, c.K, 1, 1);
+        var withBias = x.Conv2d(w, bias, c.Options);
+        var withRelu = x.Conv2dRelu(w, bias, c.Options);
+        var noBiasRelu = x.Conv2dRelu(w, null, c.Options);
+        Assert.Equal(Bits(separate), Bits(withBias));
+        Assert.Equal(Bits(separate.Relu()), Bits(withRelu));
+        Assert.Equal(Bits(x.Conv2d(w, null, c.Options).Relu()), Bits(noBiasRelu));
+        Assert.Contains(Bits(withRelu), v => v > 0);   // not all clipped: the case exercises both sides
+    }
+
+    private static double[] Bits(Tensor t) => t.To(DType.Float64).ToArray<double>();
+
     [Fact]
     public void Every_algorithm_is_tested_in_each_direction_it_serves()
     {

@@ -258,9 +258,10 @@ internal static partial class OnnxOps
             : new(new(1, (int)k[0]), new(1, (int)s[0]), new(1, (int)d[0]), new(0, (int)pads[0], 0, (int)pads[1]));
     }
 
-    internal static Variable Conv(OnnxCall c, Variable x, Variable w, Variable? b)
+    /// <summary>The convolution of node <paramref name="c"/>, followed by a ReLU when <paramref name="relu"/> (fused into the convolution's writes when no gradient is needed).</summary>
+    internal static Variable Conv(OnnxCall c, Variable x, Variable w, Variable? b, bool relu = false)
     {
-        if (x.Rank == 5 && w.Rank == 5) return Conv3d(c, x, w, b);
+        if (x.Rank == 5 && w.Rank == 5) return relu ? Conv3d(c, x, w, b).Relu() : Conv3d(c, x, w, b);
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         if (w.Rank != x.Rank) throw c.Error($"the weights {Errors.Shape(w.Shape)} and the input {Errors.Shape(x.Shape)} differ in rank");
@@ -270,7 +271,10 @@ internal static partial class OnnxOps
             throw c.Error($"the input {Errors.Shape(x.Shape)} has {x.Shape[1]} channels but the weights {Errors.Shape(w.Shape)} with group {group} take {w.Shape[1] * group}");
         var window = WindowOf(c, x4, spatial, c.Ints("kernel_shape") ?? [.. w.Shape[2..].ToArray().Select(v => (long)v)]);
         var options = new Conv2dOptions { Stride = window.Stride, Dilation = window.Dilation, Groups = group, Padding = window.Padding };
-        var y = x4.Conv2d(w4, b, options);
+        bool recorded = GradMode.IsEnabled && (x4.RequiresGrad || w4.RequiresGrad || b is { RequiresGrad: true });
+        var y = !relu ? x4.Conv2d(w4, b, options)
+            : recorded ? x4.Conv2d(w4, b, options).Relu()
+            : new Variable(x4.Data.Conv2dRelu(w4.Data, b?.Data, options));
         return spatial == 2 ? y : y.Reshape(y.Shape[0], y.Shape[1], y.Shape[3]);
     }
 
