@@ -88,16 +88,17 @@ public sealed partial class IlgpuBackend
 
     // ---- matrix products and convolution -----------------------------------------------------
 
+    /// <summary>C = A·B per batch, with the epilogue <paramref name="flags"/> (<see cref="GemmKernels.Accumulate"/>, …) applied as C is stored; <paramref name="bias"/> is read only under <see cref="GemmKernels.AddBias"/>.</summary>
     private void GemmRun<T, Ar, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
-        int m, int n, int k, int batches, bool accumulate)
+        int m, int n, int k, int batches, int flags, ArrayView<T> bias = default)
         where T : unmanaged where Ar : struct, IArith<T>
         where LA : struct, IMatrixIndex where LB : struct, IMatrixIndex where LC : struct, IMatrixIndex
     {
         if (m == 0 || n == 0 || batches == 0) return;
         int tile = 4 * GemmSide;
         var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batches), new Index3D(GemmSide, GemmSide, 1));
-        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
-            config, a, la, b, lb, c, lc, m, n, k, accumulate ? 1 : 0);
+        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int, ArrayView<T>>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
+            config, a, la, b, lb, c, lc, m, n, k, flags, (flags & GemmKernels.AddBias) != 0 ? bias : c);
     }
 
     /// <inheritdoc/>
@@ -131,27 +132,34 @@ public sealed partial class IlgpuBackend
             return;
         }
         GemmRun<T, Ar, StridedMatrix, StridedMatrix, StridedMatrix>(V<T>(a), la, V<T>(b), lb, V<T>(y), lc, m, n, k,
-            Elements("MatMul", batches), false);
+            Elements("MatMul", batches), flags: 0);
     }
 
     /// <inheritdoc/>
-    /// <remarks>The epilogue runs as separate launches after the implicit-GEMM kernel (not yet fused into its store).</remarks>
+    /// <remarks>The implicit-GEMM kernel applies the epilogue (bias, ReLU) as it stores each output.</remarks>
     public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
     {
-        if (dtype == DType.Float32) ConvForward<float, AF32>(g, x, w, y);
-        else if (dtype == DType.Float64) ConvForward<double, AF64>(g, x, w, y);
+        if (dtype == DType.Float32) ConvForward<float, AF32>(g, x, w, y, epilogue);
+        else if (dtype == DType.Float64) ConvForward<double, AF64>(g, x, w, y, epilogue);
         else throw Unsupported("Conv2d", dtype);
-        if (epilogue.Bias is not null) Binary(BinaryOp.Add, dtype, y, epilogue.BiasAtOutput(g), y);
-        if (epilogue.Relu) Unary(UnaryOp.Relu, dtype, y, y);
     }
 
-    private void ConvForward<T, Ar>(Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y) where T : unmanaged where Ar : struct, IArith<T>
+    private void ConvForward<T, Ar>(Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
+        where T : unmanaged where Ar : struct, IArith<T>
     {
         var s = ConvShape.Of(g);
         int crs = g.Cg * g.R * g.S, npq = Elements("Conv2d", (long)g.N * g.OH * g.OW);
-        if (crs == 0) { Fill(DTypes.Of<T>(), 0, y); return; }
+        if (crs == 0)
+        {
+            // no taps: the output is the epilogue of zero
+            Fill(DTypes.Of<T>(), 0, y);
+            if (epilogue.Bias is not null) Binary(BinaryOp.Add, DTypes.Of<T>(), y, epilogue.BiasAtOutput(g), y);
+            if (epilogue.Relu) Unary(UnaryOp.Relu, DTypes.Of<T>(), y, y);
+            return;
+        }
+        int flags = (epilogue.Bias is not null ? GemmKernels.AddBias : 0) | (epilogue.Relu ? GemmKernels.Relu : 0);
         GemmRun<T, Ar, ConvWeights, ConvColumns, ConvOutput>(Sub<T>(w), new ConvWeights { G = s }, Sub<T>(x), new ConvColumns { G = s },
-            Sub<T>(y), new ConvOutput { G = s }, g.Kg, npq, crs, g.Groups, false);
+            Sub<T>(y), new ConvOutput { G = s }, g.Kg, npq, crs, g.Groups, flags, epilogue.Bias is { } b ? Sub<T>(b) : default);
     }
 
     /// <inheritdoc/>
@@ -182,7 +190,7 @@ public sealed partial class IlgpuBackend
         long npq = (long)g.N * g.OH * g.OW;
         if (npq == 0) { Fill(DTypes.Of<T>(), 0, dw); return; }
         GemmRun<T, Ar, ConvOutput, ConvColumnsT, ConvWeights>(Sub<T>(dy), new ConvOutput { G = s }, Sub<T>(x), new ConvColumnsT { G = s },
-            Sub<T>(dw), new ConvWeights { G = s }, g.Kg, crs, Elements("Conv2dBackwardWeight", npq), g.Groups, false);
+            Sub<T>(dw), new ConvWeights { G = s }, g.Kg, crs, Elements("Conv2dBackwardWeight", npq), g.Groups, flags: 0);
     }
 
     /// <summary>A contiguous operand's elements from its offset on.</summary>

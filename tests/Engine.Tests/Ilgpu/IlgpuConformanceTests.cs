@@ -207,6 +207,9 @@ public abstract class IlgpuConformanceTests
             var bias = Data.Uniform(rng, [ws[0]], -1, 1, dtype);
             var y = x.Conv2d(w, bias, o);
             Same(y, On(x).Conv2d(On(w), On(bias), o), name + " forward", tol);
+            // the epilogue in the implicit GEMM's store: bias and ReLU, with and without a bias
+            Same(x.Conv2dRelu(w, bias, o), On(x).Conv2dRelu(On(w), On(bias), o), name + " forward + relu", tol);
+            Same(x.Conv2dRelu(w, null, o), On(x).Conv2dRelu(On(w), null, o), name + " forward + relu, no bias", tol);
             var dy = Data.Uniform(rng, y.Shape.ToArray(), -1, 1, dtype);
             Same(Tensor.Conv2dBackwardInput(dy, w, xs, o), Tensor.Conv2dBackwardInput(On(dy), On(w), xs, o), name + " backward input", tol);
             Same(Tensor.Conv2dBackwardWeight(x, dy, ws, o), Tensor.Conv2dBackwardWeight(On(x), On(dy), ws, o), name + " backward weight", tol);
