@@ -113,13 +113,16 @@ public static class GemmKernels
     public const int AddBias = 2;
     /// <summary>Flag: max(·, 0) last (NaN stays NaN).</summary>
     public const int Relu = 4;
+    /// <summary>Flag: add residual[at] (a tensor laid out like C) after the bias.</summary>
+    public const int AddResidual = 8;
 
     /// <summary>
     /// C[batch] = A[batch]·B[batch], then the epilogue <paramref name="flags"/> asks for (<see cref="Accumulate"/>,
-    /// <see cref="AddBias"/>, <see cref="Relu"/>) as each value is stored; grid (column tiles, row tiles, batches).
+    /// <see cref="AddBias"/>, <see cref="AddResidual"/>, <see cref="Relu"/>) as each value is stored; grid (column tiles,
+    /// row tiles, batches).
     /// </summary>
     public static void Gemm<T, Ar, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
-        int m, int n, int k, int flags, ArrayView<T> bias)
+        int m, int n, int k, int flags, ArrayView<T> bias, ArrayView<T> residual)
         where T : unmanaged where Ar : struct, IArith<T>
         where LA : struct, IMatrixIndex where LB : struct, IMatrixIndex where LC : struct, IMatrixIndex
     {
@@ -167,29 +170,31 @@ public static class GemmKernels
             Group.Barrier();
         }
         int r0 = row0 + ty, q0 = col0 + tx;
-        Store<T, Ar, LC>(c, lc, batch, r0, q0, t, m, n, flags, bias, c00, c01, c02, c03);
-        Store<T, Ar, LC>(c, lc, batch, r0 + t, q0, t, m, n, flags, bias, c10, c11, c12, c13);
-        Store<T, Ar, LC>(c, lc, batch, r0 + 2 * t, q0, t, m, n, flags, bias, c20, c21, c22, c23);
-        Store<T, Ar, LC>(c, lc, batch, r0 + 3 * t, q0, t, m, n, flags, bias, c30, c31, c32, c33);
+        Store<T, Ar, LC>(c, lc, batch, r0, q0, t, m, n, flags, bias, residual, c00, c01, c02, c03);
+        Store<T, Ar, LC>(c, lc, batch, r0 + t, q0, t, m, n, flags, bias, residual, c10, c11, c12, c13);
+        Store<T, Ar, LC>(c, lc, batch, r0 + 2 * t, q0, t, m, n, flags, bias, residual, c20, c21, c22, c23);
+        Store<T, Ar, LC>(c, lc, batch, r0 + 3 * t, q0, t, m, n, flags, bias, residual, c30, c31, c32, c33);
     }
 
     private static void Store<T, Ar, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int t, int m, int n, int flags,
-        ArrayView<T> bias, T v0, T v1, T v2, T v3) where T : unmanaged where Ar : struct, IArith<T> where LC : struct, IMatrixIndex
+        ArrayView<T> bias, ArrayView<T> residual, T v0, T v1, T v2, T v3) where T : unmanaged where Ar : struct, IArith<T> where LC : struct, IMatrixIndex
     {
         if (row >= m) return;
-        Put<T, Ar, LC>(c, lc, batch, row, col, m, n, flags, bias, v0);
-        Put<T, Ar, LC>(c, lc, batch, row, col + t, m, n, flags, bias, v1);
-        Put<T, Ar, LC>(c, lc, batch, row, col + 2 * t, m, n, flags, bias, v2);
-        Put<T, Ar, LC>(c, lc, batch, row, col + 3 * t, m, n, flags, bias, v3);
+        Put<T, Ar, LC>(c, lc, batch, row, col, m, n, flags, bias, residual, v0);
+        Put<T, Ar, LC>(c, lc, batch, row, col + t, m, n, flags, bias, residual, v1);
+        Put<T, Ar, LC>(c, lc, batch, row, col + 2 * t, m, n, flags, bias, residual, v2);
+        Put<T, Ar, LC>(c, lc, batch, row, col + 3 * t, m, n, flags, bias, residual, v3);
     }
 
-    private static void Put<T, Ar, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int m, int n, int flags, ArrayView<T> bias, T v)
+    private static void Put<T, Ar, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int m, int n, int flags,
+        ArrayView<T> bias, ArrayView<T> residual, T v)
         where T : unmanaged where Ar : struct, IArith<T> where LC : struct, IMatrixIndex
     {
         if (col >= n) return;
         long at = lc.Index(batch, row, col);
         if ((flags & Accumulate) != 0) v = Ar.Add(c[at], v);
         if ((flags & AddBias) != 0) v = Ar.Add(v, bias[(long)batch * m + row]);
+        if ((flags & AddResidual) != 0) v = Ar.Add(v, residual[at]);
         if ((flags & Relu) != 0 && !Ar.IsNaN(v) && !Ar.Greater(v, Ar.FromInt(0))) v = Ar.FromInt(0);
         c[at] = v;
     }

@@ -90,15 +90,15 @@ public sealed partial class IlgpuBackend
 
     /// <summary>C = A·B per batch, with the epilogue <paramref name="flags"/> (<see cref="GemmKernels.Accumulate"/>, …) applied as C is stored; <paramref name="bias"/> is read only under <see cref="GemmKernels.AddBias"/>.</summary>
     private void GemmRun<T, Ar, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
-        int m, int n, int k, int batches, int flags, ArrayView<T> bias = default)
+        int m, int n, int k, int batches, int flags, ArrayView<T> bias = default, ArrayView<T> residual = default)
         where T : unmanaged where Ar : struct, IArith<T>
         where LA : struct, IMatrixIndex where LB : struct, IMatrixIndex where LC : struct, IMatrixIndex
     {
         if (m == 0 || n == 0 || batches == 0) return;
         int tile = 4 * GemmSide;
         var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batches), new Index3D(GemmSide, GemmSide, 1));
-        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int, ArrayView<T>>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
-            config, a, la, b, lb, c, lc, m, n, k, flags, (flags & GemmKernels.AddBias) != 0 ? bias : c);
+        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int, ArrayView<T>, ArrayView<T>>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
+            config, a, la, b, lb, c, lc, m, n, k, flags, (flags & GemmKernels.AddBias) != 0 ? bias : c, (flags & GemmKernels.AddResidual) != 0 ? residual : c);
     }
 
     /// <inheritdoc/>
@@ -154,12 +154,15 @@ public sealed partial class IlgpuBackend
             // no taps: the output is the epilogue of zero
             Fill(DTypes.Of<T>(), 0, y);
             if (epilogue.Bias is not null) Binary(BinaryOp.Add, DTypes.Of<T>(), y, epilogue.BiasAtOutput(g), y);
+            if (epilogue.Residual is { } res) Binary(BinaryOp.Add, DTypes.Of<T>(), y, res, y);
             if (epilogue.Relu) Unary(UnaryOp.Relu, DTypes.Of<T>(), y, y);
             return;
         }
-        int flags = (epilogue.Bias is not null ? GemmKernels.AddBias : 0) | (epilogue.Relu ? GemmKernels.Relu : 0);
+        int flags = (epilogue.Bias is not null ? GemmKernels.AddBias : 0) | (epilogue.Residual is not null ? GemmKernels.AddResidual : 0)
+            | (epilogue.Relu ? GemmKernels.Relu : 0);
         GemmRun<T, Ar, ConvWeights, ConvColumns, ConvOutput>(Sub<T>(w), new ConvWeights { G = s }, Sub<T>(x), new ConvColumns { G = s },
-            Sub<T>(y), new ConvOutput { G = s }, g.Kg, npq, crs, g.Groups, flags, epilogue.Bias is { } b ? Sub<T>(b) : default);
+            Sub<T>(y), new ConvOutput { G = s }, g.Kg, npq, crs, g.Groups, flags, epilogue.Bias is { } b ? Sub<T>(b) : default,
+            epilogue.Residual is { } r ? Sub<T>(r) : default);
     }
 
     /// <inheritdoc/>

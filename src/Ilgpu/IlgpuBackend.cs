@@ -278,6 +278,14 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <summary>Launches an explicitly grouped kernel (loaded once per accelerator).</summary>
+    private void LaunchGrouped<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12> kernel, KernelConfig config, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11, T12 a12)
+        where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct where T10 : struct where T11 : struct where T12 : struct
+    {
+        var f = Loaded(kernel, static (accelerator, k) => accelerator.LoadStreamKernel(k));
+        lock (_launch) { f(config, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12); AfterLaunch(); }
+    }
+
+    /// <summary>Launches an explicitly grouped kernel (loaded once per accelerator).</summary>
     private void LaunchGrouped<T1, T2, T3, T4, T5, T6, T7, T8, T9>(Action<T1, T2, T3, T4, T5, T6, T7, T8, T9> kernel, KernelConfig config, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9)
         where T1 : struct where T2 : struct where T3 : struct where T4 : struct where T5 : struct where T6 : struct where T7 : struct where T8 : struct where T9 : struct
     {

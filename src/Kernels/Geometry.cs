@@ -95,19 +95,21 @@ public sealed record Pool2dGeometry(
 }
 
 /// <summary>
-/// What a convolution's forward pass applies to each output value as it writes it: y = conv + bias[k] for output
-/// channel k, then max(y, 0) when <see cref="Relu"/>. A backend applies it while the output tile is in registers or
-/// cache where it can (the CPU's direct kernel), or as one pass after the product.
+/// What a convolution's forward pass applies to each output value as it writes it: y = (conv + bias[k]) + residual
+/// for output channel k (a ResNet block's shortcut), then max(y, 0) when <see cref="Relu"/>, each sum rounded in that
+/// order. A backend applies it while the output tile is in registers or cache where it can (the CPU's direct kernel,
+/// the GPU's implicit GEMM), or as one pass after the product.
 /// </summary>
 /// <param name="Bias">A contiguous [K] bias, or null.</param>
 /// <param name="Relu">Whether max(·, 0) follows.</param>
-public readonly record struct ConvEpilogue(BufferView? Bias, bool Relu)
+/// <param name="Residual">A contiguous tensor of the output's shape added after the bias, or null.</param>
+public readonly record struct ConvEpilogue(BufferView? Bias, bool Relu, BufferView? Residual = null)
 {
     /// <summary>Nothing after the product.</summary>
     public static ConvEpilogue None => default;
 
     /// <summary>Whether there is anything to apply.</summary>
-    public bool IsEmpty => Bias is null && !Relu;
+    public bool IsEmpty => Bias is null && !Relu && Residual is null;
 
     /// <summary>The bias seen at the output's shape [N, K, OH, OW] (stride 0 but along K), for a backend that adds it as a pass.</summary>
     public BufferView BiasAtOutput(Conv2dGeometry g)

@@ -12,7 +12,8 @@ public sealed partial class OnnxModel
     private static readonly Dictionary<string, OpDef> s_fused = new()
     {
         [OnnxRewrite.FusedDomain + "." + OnnxRewrite.ConvBatchNorm] = new(c => c.Model.ConvBatchNorm(c)),
-        [OnnxRewrite.FusedDomain + "." + OnnxRewrite.ConvRelu] = new(c => [OnnxOps.Conv(c, c.X(0), c.X(1), c.In(2), relu: true)]),
+        [OnnxRewrite.FusedDomain + "." + OnnxRewrite.ConvRelu] =
+            new(c => [OnnxOps.Conv(c, c.X(0), c.X(1), c.In(2), relu: true, residual: c.Int("residual", 0) == 1 ? c.X(3) : null)]),
     };
 
     /// <summary>Inputs: x, w, b (may be empty), then γ, β, mean, variance; the Conv's attributes and the BatchNormalization's epsilon and momentum.</summary>
@@ -21,10 +22,12 @@ public sealed partial class OnnxModel
         var x = c.X(0);
         var (w, b) = (c.X(1), c.In(2));
         bool relu = c.Int("relu", 0) == 1;
+        var residual = c.Int("residual", 0) == 1 ? c.X(7) : null;
         if (c.Training)
         {
             var y = OnnxOps.BatchNorm(c, OnnxOps.Conv(c, x, w, b), 3);
-            return relu ? [y[0].Relu(), .. y[1..]] : y;
+            var z = residual is null ? y[0] : y[0] + residual;
+            return relu ? [z.Relu(), .. y[1..]] : [z, .. y[1..]];
         }
         // inference: y = conv(x, w·s) + (b − mean)·s + β with s = γ / √(var + ε) per output channel,
         // written with Variables, so gradients still reach γ, β, w and b
@@ -56,7 +59,7 @@ public sealed partial class OnnxModel
             }
             (weight, shift) = (new Variable(cached.Weight), new Variable(cached.Shift));
         }
-        return [OnnxOps.Conv(c, x, weight, shift, relu)];
+        return [OnnxOps.Conv(c, x, weight, shift, relu, residual)];
     }
 
     /// <summary>

@@ -64,9 +64,11 @@ public static class OnnxRewrite
     }
 
     /// <summary>
-    /// Every Conv (or fused <see cref="ConvBatchNorm"/>) whose output only feeds a Relu (and is no graph output)
-    /// merged with it: a Conv becomes a <see cref="ConvRelu"/> node, a fused node gains the attribute relu = 1; either
-    /// way the merged node writes the Relu's output, so in inference the ReLU is applied as the convolution writes.
+    /// Every Conv (or fused <see cref="ConvBatchNorm"/>) whose output only feeds a Relu, or only feeds an Add whose
+    /// output only feeds a Relu (a ResNet block: relu(bn(conv(x)) + shortcut)), merged with them (no graph outputs in
+    /// between): a Conv becomes a <see cref="ConvRelu"/> node, a fused node gains the attribute relu = 1; the Add's other
+    /// operand becomes the merged node's last input with the attribute residual = 1; the merged node writes the Relu's
+    /// output, so in inference the shortcut and the ReLU are applied as the convolution writes.
     /// </summary>
     internal static List<NodeProto> FuseRelu(List<NodeProto> list, IReadOnlySet<string> graphOutputs)
     {
@@ -74,27 +76,44 @@ public static class OnnxRewrite
         var producer = new Dictionary<string, NodeProto>();
         foreach (var n in list)
             foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        bool OnlyUse(string value) => uses.GetValueOrDefault(value) == 1 && !graphOutputs.Contains(value);
+        bool IsConv(NodeProto n) => n.Output.Count == 1 && (n.OpType == "Conv" && n.Domain is "" or "ai.onnx" && n.Input.Count >= 2
+            || n.OpType == ConvBatchNorm && n.Domain == FusedDomain);
         var merged = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);   // relu → merged node
         var absorbed = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var relu in list.Where(n => n.OpType == "Relu" && n.Domain is "" or "ai.onnx" && n.Input.Count == 1))
         {
-            if (!producer.TryGetValue(relu.Input[0], out var conv) || absorbed.Contains(conv) || conv.Output.Count != 1) continue;
-            bool plainConv = conv.OpType == "Conv" && conv.Domain is "" or "ai.onnx" && conv.Input.Count >= 2;
-            bool fusedConv = conv.OpType == ConvBatchNorm && conv.Domain == FusedDomain;
-            if (!(plainConv || fusedConv) || uses[relu.Input[0]] != 1 || graphOutputs.Contains(relu.Input[0])) continue;
-            var node = plainConv ? new NodeProto { OpType = ConvRelu, Domain = FusedDomain, Name = conv.Name.Length > 0 ? conv.Name : conv.Output[0] } : conv.Clone();
-            if (plainConv)
+            if (!producer.TryGetValue(relu.Input[0], out var before) || absorbed.Contains(before) || !OnlyUse(relu.Input[0])) continue;
+            NodeProto? conv = null, add = null;
+            string? shortcut = null;
+            if (IsConv(before)) conv = before;
+            else if (before.OpType == "Add" && before.Domain is "" or "ai.onnx" && before.Input.Count == 2 && before.Attribute.Count == 0)
+                for (int side = 0; side < 2 && conv is null; side++)
+                    if (producer.TryGetValue(before.Input[side], out var p) && IsConv(p) && !absorbed.Contains(p) && OnlyUse(before.Input[side])
+                        && before.Input[1 - side] != before.Input[side])
+                        (conv, add, shortcut) = (p, before, before.Input[1 - side]);
+            if (conv is null) continue;
+            var node = conv.OpType == "Conv"
+                ? new NodeProto { OpType = ConvRelu, Domain = FusedDomain, Name = conv.Name.Length > 0 ? conv.Name : conv.Output[0] }
+                : conv.Clone();
+            if (conv.OpType == "Conv")
             {
-                node.Input.AddRange(conv.Input);
+                node.Input.AddRange([conv.Input[0], conv.Input[1], conv.Input.Count > 2 ? conv.Input[2] : ""]);
                 node.Attribute.AddRange(conv.Attribute);
             }
             else node.Attribute.Add(new AttributeProto { Name = "relu", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+            if (shortcut is not null)
+            {
+                node.Input.Add(shortcut);
+                node.Attribute.Add(new AttributeProto { Name = "residual", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+                absorbed.Add(add!);
+            }
             node.Output.Clear();
             node.Output.Add(relu.Output[0]);
             merged[relu] = node;
             absorbed.Add(conv);
         }
-        // the merged node takes the Relu's place
+        // the merged node takes the Relu's place, after everything it reads
         return [.. list.Where(n => !absorbed.Contains(n)).Select(n => merged.TryGetValue(n, out var m) ? m : n)];
     }
 

@@ -38,12 +38,14 @@ public sealed partial class Tensor
     public Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options) => Conv2d(weight, bias, options, relu: false);
 
     /// <summary>
-    /// max(conv + bias, 0): the convolution, its bias and a ReLU in one pass over the output (each value is finished
-    /// as it is written), the same numbers as <c>Conv2d(...).Relu()</c>. A tensor op: no gradient flows through it.
+    /// max((conv + bias) + residual, 0): the convolution, its bias, a residual of the output's shape (a ResNet block's
+    /// shortcut, optional) and a ReLU in one pass over the output (each value is finished as it is written), the same
+    /// numbers as <c>(Conv2d(...) + residual).Relu()</c>. A tensor op: no gradient flows through it.
     /// </summary>
-    public Tensor Conv2dRelu(Tensor weight, Tensor? bias, Conv2dOptions options) => Conv2d(weight, bias, options, relu: true);
+    public Tensor Conv2dRelu(Tensor weight, Tensor? bias, Conv2dOptions options, Tensor? residual = null) =>
+        Conv2d(weight, bias, options, relu: true, residual);
 
-    private Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options, bool relu)
+    private Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options, bool relu, Tensor? residual = null)
     {
         const string op = "Conv2d";
         CheckConvOperands(op, this, weight);
@@ -54,18 +56,26 @@ public sealed partial class Tensor
             if (bias.Rank != 1 || bias._shape[0] != g.K)
                 throw Errors.ShapeError(op, _shape, weight._shape, bias._shape, $"bias must be [{g.K}], one value per output channel");
         }
+        if (residual is not null)
+        {
+            CheckConvOperands(op, this, residual);
+            if (!residual._shape.AsSpan().SequenceEqual(g.OutputShape))
+                throw Errors.ShapeError(op, _shape, weight._shape, residual._shape, $"the residual must have the output's shape {Errors.Shape(g.OutputShape)}");
+        }
         using var x = Contiguous();
         using var w = weight.Contiguous();
         using var b = bias?.Contiguous();
+        using var r = residual?.Contiguous();
         var y = Empty(g.OutputShape, DType, Device);
         if (y.Numel == 0) return y;
-        // the bias (and a ReLU) go with the product, applied as each output is written
-        var epilogue = new ConvEpilogue(b?.BufferView(op), relu);
+        // the bias, a residual and a ReLU go with the product, applied as each output is written
+        var epilogue = new ConvEpilogue(b?.BufferView(op), relu, r?.BufferView(op));
         if (g.Macs > 0) Backend.Conv2dForward(DType, g, x.BufferView(op), w.BufferView(op), y.BufferView(op), epilogue);
         else
         {
             Backend.Fill(DType, 0, y.BufferView(op));
             if (b is not null) Backend.Binary(BinaryOp.Add, DType, y.BufferView(op), epilogue.BiasAtOutput(g), y.BufferView(op));
+            if (r is not null) Backend.Binary(BinaryOp.Add, DType, y.BufferView(op), r.BufferView(op), y.BufferView(op));
             if (relu) Backend.Unary(UnaryOp.Relu, DType, y.BufferView(op), y.BufferView(op));
         }
         return y;

@@ -101,8 +101,8 @@ public abstract class ConvTests
     }
 
     /// <summary>
-    /// The epilogue (bias, ReLU) applied as outputs are written gives the bits of the separate ops: the product alone,
-    /// then + bias broadcast over the channels, then ReLU; through every algorithm.
+    /// The epilogue (bias, residual, ReLU) applied as outputs are written gives the bits of the separate ops: the product
+    /// alone, then + bias broadcast over the channels, + the residual, then ReLU; through every algorithm.
     /// </summary>
     [Theory, MemberData(nameof(CaseIndicesAndPaths))]
     public void Fused_bias_and_relu_give_the_separate_ops_bits(int caseIndex, DType dtype, string path)
@@ -121,6 +121,8 @@ public abstract class ConvTests
         Assert.Equal(Bits(separate), Bits(withBias));
         Assert.Equal(Bits(separate.Relu()), Bits(withRelu));
         Assert.Equal(Bits(x.Conv2d(w, null, c.Options).Relu()), Bits(noBiasRelu));
+        var residual = Data.Uniform(rng, separate.Shape.ToArray(), -1, 1, dtype);
+        Assert.Equal(Bits((separate + residual).Relu()), Bits(x.Conv2dRelu(w, bias, c.Options, residual)));
         Assert.Contains(Bits(withRelu), v => v > 0);   // not all clipped: the case exercises both sides
     }
 

@@ -9,9 +9,11 @@ public sealed unsafe partial class CpuBackend
     public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
     {
         if (dtype == DType.Float32)
-            ConvForward((float*)Addr<float>(x), (float*)Addr<float>(w), (float*)Addr<float>(y), g, epilogue.Bias is { } b ? (float*)Addr<float>(b) : null, epilogue.Relu);
+            ConvForward((float*)Addr<float>(x), (float*)Addr<float>(w), (float*)Addr<float>(y), g, epilogue.Bias is { } b ? (float*)Addr<float>(b) : null,
+                epilogue.Residual is { } r ? (float*)Addr<float>(r) : null, epilogue.Relu);
         else if (dtype == DType.Float64)
-            ConvForward((double*)Addr<double>(x), (double*)Addr<double>(w), (double*)Addr<double>(y), g, epilogue.Bias is { } b ? (double*)Addr<double>(b) : null, epilogue.Relu);
+            ConvForward((double*)Addr<double>(x), (double*)Addr<double>(w), (double*)Addr<double>(y), g, epilogue.Bias is { } b ? (double*)Addr<double>(b) : null,
+                epilogue.Residual is { } r ? (double*)Addr<double>(r) : null, epilogue.Relu);
         else throw Unsupported("Conv2d", dtype);
     }
 
@@ -31,17 +33,17 @@ public sealed unsafe partial class CpuBackend
         else throw Unsupported("Conv2dBackwardWeight", dtype);
     }
 
-    private static void ConvForward<T>(T* x, T* w, T* y, Conv2dGeometry g, T* bias, bool relu) where T : unmanaged
+    private static void ConvForward<T>(T* x, T* w, T* y, Conv2dGeometry g, T* bias, T* residual, bool relu) where T : unmanaged
     {
         switch (Conv2dAlgorithms.Choose(g, ConvDirection.Forward))
         {
-            case Conv2dAlgorithm.Direct: DirectConv.Forward(g, x, w, y, bias, relu); return;   // epilogue as tiles are stored
+            case Conv2dAlgorithm.Direct: DirectConv.Forward(g, x, w, y, bias, relu, residual); return;   // epilogue as tiles are stored
             case Conv2dAlgorithm.WholePlane: WholePlaneConv.Forward(g, x, w, y); break;
             case Conv2dAlgorithm.SmallMaps: SmallMapsConv.Forward(g, x, w, y); break;
             case Conv2dAlgorithm.Pointwise: PointwiseConv.Forward(g, x, w, y); break;
             default: Im2ColConv.Forward(g, x, w, y); break;
         }
-        Epilogue.Apply(g, y, bias, relu);
+        Epilogue.Apply(g, y, bias, residual, relu);
     }
 
     private static void ConvBackwardInput<T>(T* dy, T* w, T* dx, Conv2dGeometry g) where T : unmanaged

@@ -258,10 +258,13 @@ internal static partial class OnnxOps
             : new(new(1, (int)k[0]), new(1, (int)s[0]), new(1, (int)d[0]), new(0, (int)pads[0], 0, (int)pads[1]));
     }
 
-    /// <summary>The convolution of node <paramref name="c"/>, followed by a ReLU when <paramref name="relu"/> (fused into the convolution's writes when no gradient is needed).</summary>
-    internal static Variable Conv(OnnxCall c, Variable x, Variable w, Variable? b, bool relu = false)
+    /// <summary>
+    /// The convolution of node <paramref name="c"/>, then + <paramref name="residual"/> and a ReLU when asked (fused into
+    /// the convolution's writes when no gradient is needed and the residual has the output's shape).
+    /// </summary>
+    internal static Variable Conv(OnnxCall c, Variable x, Variable w, Variable? b, bool relu = false, Variable? residual = null)
     {
-        if (x.Rank == 5 && w.Rank == 5) return relu ? Conv3d(c, x, w, b).Relu() : Conv3d(c, x, w, b);
+        if (x.Rank == 5 && w.Rank == 5) return Epilogue(Conv3d(c, x, w, b), relu, residual);
         int spatial = x.Rank - 2;
         var x4 = As2d(c, x);
         if (w.Rank != x.Rank) throw c.Error($"the weights {Errors.Shape(w.Shape)} and the input {Errors.Shape(x.Shape)} differ in rank");
@@ -271,12 +274,25 @@ internal static partial class OnnxOps
             throw c.Error($"the input {Errors.Shape(x.Shape)} has {x.Shape[1]} channels but the weights {Errors.Shape(w.Shape)} with group {group} take {w.Shape[1] * group}");
         var window = WindowOf(c, x4, spatial, c.Ints("kernel_shape") ?? [.. w.Shape[2..].ToArray().Select(v => (long)v)]);
         var options = new Conv2dOptions { Stride = window.Stride, Dilation = window.Dilation, Groups = group, Padding = window.Padding };
-        bool recorded = GradMode.IsEnabled && (x4.RequiresGrad || w4.RequiresGrad || b is { RequiresGrad: true });
-        var y = !relu ? x4.Conv2d(w4, b, options)
-            : recorded ? x4.Conv2d(w4, b, options).Relu()
-            : new Variable(x4.Data.Conv2dRelu(w4.Data, b?.Data, options));
-        return spatial == 2 ? y : y.Reshape(y.Shape[0], y.Shape[1], y.Shape[3]);
+        bool recorded = GradMode.IsEnabled && (x4.RequiresGrad || w4.RequiresGrad || b is { RequiresGrad: true } || residual is { RequiresGrad: true });
+        if (relu && !recorded && spatial == 2 && (residual is null || residual.Shape.SequenceEqual(OutputShape(x4, w4, options))))
+            return new Variable(x4.Data.Conv2dRelu(w4.Data, b?.Data, options, residual?.Data));
+        var y = x4.Conv2d(w4, b, options);
+        return Epilogue(spatial == 2 ? y : y.Reshape(y.Shape[0], y.Shape[1], y.Shape[3]), relu, residual);
     }
+
+    /// <summary>The unfused epilogue: y + residual (broadcasting), then a ReLU.</summary>
+    private static Variable Epilogue(Variable y, bool relu, Variable? residual)
+    {
+        if (residual is not null) y = y + residual;
+        return relu ? y.Relu() : y;
+    }
+
+    /// <summary>A 2-D convolution's output shape.</summary>
+    private static int[] OutputShape(Variable x, Variable w, Conv2dOptions o) =>
+        [x.Shape[0], w.Shape[0],
+         (x.Shape[2] + o.Padding.Top + o.Padding.Bottom - o.Dilation.H * (w.Shape[2] - 1) - 1) / o.Stride.H + 1,
+         (x.Shape[3] + o.Padding.Left + o.Padding.Right - o.Dilation.W * (w.Shape[3] - 1) - 1) / o.Stride.W + 1];
 
     private static Variable[] ConvTranspose(OnnxCall c)
     {

@@ -210,6 +210,8 @@ public abstract class IlgpuConformanceTests
             // the epilogue in the implicit GEMM's store: bias and ReLU, with and without a bias
             Same(x.Conv2dRelu(w, bias, o), On(x).Conv2dRelu(On(w), On(bias), o), name + " forward + relu", tol);
             Same(x.Conv2dRelu(w, null, o), On(x).Conv2dRelu(On(w), null, o), name + " forward + relu, no bias", tol);
+            var residual = Data.Uniform(rng, y.Shape.ToArray(), -1, 1, dtype);
+            Same(x.Conv2dRelu(w, bias, o, residual), On(x).Conv2dRelu(On(w), On(bias), o, On(residual)), name + " forward + residual + relu", tol);
             var dy = Data.Uniform(rng, y.Shape.ToArray(), -1, 1, dtype);
             Same(Tensor.Conv2dBackwardInput(dy, w, xs, o), Tensor.Conv2dBackwardInput(On(dy), On(w), xs, o), name + " backward input", tol);
             Same(Tensor.Conv2dBackwardWeight(x, dy, ws, o), Tensor.Conv2dBackwardWeight(On(x), On(dy), ws, o), name + " backward weight", tol);

@@ -53,4 +53,18 @@ public sealed class ReluFusionTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    public void ResNet18_blocks_run_as_convolutions_whose_writes_add_the_shortcut_and_clip()
+    {
+        // every Conv → BatchNormalization → Relu and Conv → BatchNormalization → Add → Relu of the pretrained ResNet18
+        // is one node; ResNet18ImportTests checks its outputs against ONNX Runtime
+        var model = OnnxModel.Load(PretrainedModels.ResNet18Path);
+        model.Eval();
+        using var scope = Tensor.Scope();
+        var ran = model.Profile(new Variable(Tensor.RandN([1, 3, 32, 32], 0, 1, generator: new Generator(23)))).Select(p => p.Node).ToList();
+        Assert.DoesNotContain(ran, n => n.OpType is "Relu" or "Add" or "BatchNormalization");
+        // at least the eight blocks' shortcuts (two per stage); this export has one more Add before a Relu
+        Assert.InRange(ran.Count(n => n.Attribute.Any(a => a.Name == "residual")), 8, 12);
+    }
 }

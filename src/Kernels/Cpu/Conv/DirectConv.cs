@@ -29,8 +29,8 @@ internal static unsafe class DirectConv
     /// <summary>Enough taps per output for the forward kernel to beat the column matrix.</summary>
     public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.R * g.S >= Conv2dAlgorithms.DirectMinTaps;
 
-    /// <summary>y = x ⋆ w, each output then given the epilogue (+ bias[k] where <paramref name="bias"/> is not null, max(·, 0) when <paramref name="relu"/>) as its tile is stored.</summary>
-    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false) where T : unmanaged
+    /// <summary>y = x ⋆ w, each output then given the epilogue (+ bias[k] where <paramref name="bias"/> is not null, + the residual at the same place where <paramref name="residual"/> is, max(·, 0) when <paramref name="relu"/>) as its tile is stored.</summary>
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null) where T : unmanaged
     {
         int nr = 2 * Vector256<T>.Count;
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
@@ -43,7 +43,7 @@ internal static unsafe class DirectConv
         PackWeights(g, w, packed, nr, panels);
         var offsets = TapOffsets(g, planeSize, wp);
         int blocks = (P + MR - 1) / MR;
-        nint px = (nint)x, py = (nint)y, ppk = (nint)packed, pbias = (nint)bias;
+        nint px = (nint)x, py = (nint)y, ppk = (nint)packed, pbias = (nint)bias, pres = (nint)residual;
         int threads = WorkerPool.Threads;
         if (g.N >= threads)
         {
@@ -52,7 +52,8 @@ internal static unsafe class DirectConv
             {
                 T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
                 Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
-                Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize, (T*)pbias, relu);
+                Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize, (T*)pbias, relu,
+                    pres == 0 ? null : (T*)pres + (long)n * g.K * P);
             });
             return;
         }
@@ -63,7 +64,8 @@ internal static unsafe class DirectConv
             Pad(g, x + (long)n * g.C * g.H * g.W, shared, hp, wp, padSize);
             int parts = Math.Min(blocks, threads * 4);
             WorkerPool.Run(parts, t =>
-                Image(g, (T*)ps, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, blocks * t / parts, blocks * (t + 1) / parts, nr, panels, wp, planeSize, (T*)pbias, relu));
+                Image(g, (T*)ps, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, blocks * t / parts, blocks * (t + 1) / parts, nr, panels, wp, planeSize, (T*)pbias, relu,
+                    pres == 0 ? null : (T*)pres + (long)n * g.K * P));
         }
     }
 
@@ -98,7 +100,7 @@ internal static unsafe class DirectConv
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
-        int nr, int panels, int wp, long planeSize, T* bias, bool relu) where T : unmanaged
+        int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
         int slices = (Q + TapsPerSlice - 1) / TapsPerSlice, kStep = (Q + slices - 1) / slices;
@@ -137,17 +139,20 @@ internal static unsafe class DirectConv
                             int p0 = (gb + bi) * MR, pixels = Math.Min(MR, P - p0);
                             T* yt = yg + (long)jp * nr * P + p0;
                             T* tile = tiles + bi * MR * nr;
-                            if (bias == null && !relu)
+                            if (bias == null && !relu && residual == null)
                                 for (int j = 0; j < channels; j++)
                                     for (int i = 0; i < pixels; i++)
                                         yt[(long)j * P + i] = tile[i * nr + j];
                             else
+                            {
+                                T* rt = residual == null ? null : residual + (yt - y);
                                 for (int j = 0; j < channels; j++)
                                 {
                                     int k = gr * g.Kg + jp * nr + j;
                                     for (int i = 0; i < pixels; i++)
-                                        yt[(long)j * P + i] = Epilogue.Value(tile[i * nr + j], bias, k, relu);
+                                        yt[(long)j * P + i] = Epilogue.Value(tile[i * nr + j], bias, k, rt == null ? null : rt + (long)j * P + i, relu);
                                 }
+                            }
                         }
                     }
                 }

@@ -4,51 +4,55 @@ using System.Runtime.CompilerServices;
 namespace Engine.Kernels;
 
 /// <summary>
-/// A convolution's epilogue on the CPU (<see cref="ConvEpilogue"/>): y = max(y + bias[k], 0). <see cref="DirectConv"/>
+/// A convolution's epilogue on the CPU (<see cref="ConvEpilogue"/>): y = max((y + bias[k]) + residual, 0). <see cref="DirectConv"/>
 /// applies <see cref="Value"/> as it stores each tile; the other algorithms run <see cref="Apply"/> over the output
 /// planes after their product, one pass for bias and ReLU together. Either way y + bias rounds once and ReLU is
 /// max(·, 0), as the separate ops compute them.
 /// </summary>
 internal static unsafe class Epilogue
 {
-    /// <summary>v + bias[k] (when there is a bias), then max(·, 0) when <paramref name="relu"/>.</summary>
+    /// <summary>(v + bias[k]) + *residual (each where given), then max(·, 0) when <paramref name="relu"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Value<T>(T v, T* bias, int k, bool relu) where T : unmanaged
+    public static T Value<T>(T v, T* bias, int k, T* residual, bool relu) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
         {
             float f = Unsafe.As<T, float>(ref v);
             if (bias != null) f += ((float*)bias)[k];
+            if (residual != null) f += *(float*)residual;
             if (relu) f = MathF.Max(f, 0f);
             return Unsafe.As<float, T>(ref f);
         }
         double d = Unsafe.As<T, double>(ref v);
         if (bias != null) d += ((double*)bias)[k];
+        if (residual != null) d += *(double*)residual;
         if (relu) d = Math.Max(d, 0.0);
         return Unsafe.As<double, T>(ref d);
     }
 
     /// <summary>The epilogue over every [OH·OW] output plane of y, planes spread over threads.</summary>
-    public static void Apply<T>(Conv2dGeometry g, T* y, T* bias, bool relu) where T : unmanaged
+    public static void Apply<T>(Conv2dGeometry g, T* y, T* bias, T* residual, bool relu) where T : unmanaged
     {
-        if (bias == null && !relu) return;
+        if (bias == null && !relu && residual == null) return;
         int P = g.OH * g.OW, planes = g.N * g.K;
-        nint py = (nint)y, pb = (nint)bias;
+        nint py = (nint)y, pb = (nint)bias, pr = (nint)residual;
         int parts = (long)planes * P >= StridedLoop.ParallelThreshold ? Math.Min(planes, WorkerPool.Threads) : 1;
         WorkerPool.Run(parts, part =>
         {
             for (int plane = planes * part / parts; plane < planes * (part + 1) / parts; plane++)
             {
                 T* p = (T*)py + (long)plane * P;
-                if (typeof(T) == typeof(float)) Plane(new Span<float>(p, P), (float*)pb, plane % g.K, relu);
-                else Plane(new Span<double>(p, P), (double*)pb, plane % g.K, relu);
+                T* r = pr == 0 ? null : (T*)pr + (long)plane * P;
+                if (typeof(T) == typeof(float)) Plane(new Span<float>(p, P), (float*)pb, plane % g.K, (float*)r, relu);
+                else Plane(new Span<double>(p, P), (double*)pb, plane % g.K, (double*)r, relu);
             }
         });
     }
 
-    private static void Plane<T>(Span<T> y, T* bias, int k, bool relu) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static void Plane<T>(Span<T> y, T* bias, int k, T* residual, bool relu) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         if (bias != null) TensorPrimitives.Add(y, bias[k], y);
+        if (residual != null) TensorPrimitives.Add(y, new ReadOnlySpan<T>(residual, y.Length), y);
         if (relu) TensorPrimitives.Max(y, T.Zero, y);
     }
 }
