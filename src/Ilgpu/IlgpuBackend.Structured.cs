@@ -153,9 +153,7 @@ public sealed partial class IlgpuBackend
         {
             // no taps: the output is the epilogue of zero
             Fill(DTypes.Of<T>(), 0, y);
-            if (epilogue.Bias is not null) Binary(BinaryOp.Add, DTypes.Of<T>(), y, epilogue.BiasAtOutput(g), y);
-            if (epilogue.Residual is { } res) Binary(BinaryOp.Add, DTypes.Of<T>(), y, res, y);
-            if (epilogue.Relu) Unary(UnaryOp.Relu, DTypes.Of<T>(), y, y);
+            epilogue.ApplyAsPasses(this, DTypes.Of<T>(), g, y);
             return;
         }
         int flags = (epilogue.Bias is not null ? GemmKernels.AddBias : 0) | (epilogue.Residual is not null ? GemmKernels.AddResidual : 0)

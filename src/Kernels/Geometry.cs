@@ -108,14 +108,16 @@ public readonly record struct ConvEpilogue(BufferView? Bias, bool Relu, BufferVi
     /// <summary>Nothing after the product.</summary>
     public static ConvEpilogue None => default;
 
-    /// <summary>Whether there is anything to apply.</summary>
-    public bool IsEmpty => Bias is null && !Relu && Residual is null;
-
-    /// <summary>The bias seen at the output's shape [N, K, OH, OW] (stride 0 but along K), for a backend that adds it as a pass.</summary>
-    public BufferView BiasAtOutput(Conv2dGeometry g)
+    /// <summary>
+    /// The epilogue as separate passes of <paramref name="backend"/>'s primitives over an output <paramref name="y"/> that
+    /// already holds the product (where no kernel fuses it: a convolution without taps).
+    /// </summary>
+    public void ApplyAsPasses(IBackend backend, DType dtype, Conv2dGeometry g, in BufferView y)
     {
-        var b = Bias ?? throw new InvalidOperationException("ConvEpilogue: no bias");
-        return new BufferView(b.Buffer, new Layout(g.OutputShape, [0, b.Layout.Strides[0], 0, 0], b.Layout.Offset));
+        if (Bias is { } b)
+            backend.Binary(BinaryOp.Add, dtype, y, new BufferView(b.Buffer, new Layout(g.OutputShape, [0, b.Layout.Strides[0], 0, 0], b.Layout.Offset)), y);
+        if (Residual is { } r) backend.Binary(BinaryOp.Add, dtype, y, r, y);
+        if (Relu) backend.Unary(UnaryOp.Relu, dtype, y, y);
     }
 }
 

@@ -21,6 +21,16 @@ public static class OnnxRewrite
         node.Attribute.SelectMany(a => a.G is null ? a.Graphs : a.Graphs.Prepend(a.G))
             .SelectMany(g => g.Node.SelectMany(n => n.Input.Concat(SubgraphReads(n))));
 
+    /// <summary>How many times each value is read (subgraphs included), and the node that produces each value.</summary>
+    private static (Dictionary<string, int> Uses, Dictionary<string, NodeProto> Producer) Readers(List<NodeProto> list)
+    {
+        var uses = list.SelectMany(n => n.Input.Concat(SubgraphReads(n))).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in list)
+            foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        return (uses, producer);
+    }
+
     /// <summary>
     /// Every Conv whose output only feeds a BatchNormalization (and is no graph output) fused with it into one
     /// <see cref="ConvBatchNorm"/> node: inputs x, w, b (or empty), γ, β, mean, variance; the Conv's attributes
@@ -29,10 +39,7 @@ public static class OnnxRewrite
     internal static List<NodeProto> FuseConvBatchNorm(IEnumerable<NodeProto> nodes, IReadOnlySet<string> graphOutputs)
     {
         var list = nodes.ToList();
-        var uses = list.SelectMany(n => n.Input.Concat(SubgraphReads(n))).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var producer = new Dictionary<string, NodeProto>();
-        foreach (var n in list)
-            foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        var (uses, producer) = Readers(list);
         var fusedInto = new Dictionary<NodeProto, NodeProto>(ReferenceEqualityComparer.Instance);
         var dropped = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         foreach (var bn in list.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx" && n.Input.Count == 5
@@ -72,10 +79,7 @@ public static class OnnxRewrite
     /// </summary>
     internal static List<NodeProto> FuseRelu(List<NodeProto> list, IReadOnlySet<string> graphOutputs)
     {
-        var uses = list.SelectMany(n => n.Input.Concat(SubgraphReads(n))).Where(i => i.Length > 0).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
-        var producer = new Dictionary<string, NodeProto>();
-        foreach (var n in list)
-            foreach (var o in n.Output.Where(o => o.Length > 0)) producer.TryAdd(o, n);
+        var (uses, producer) = Readers(list);
         bool OnlyUse(string value) => uses.GetValueOrDefault(value) == 1 && !graphOutputs.Contains(value);
         bool IsConv(NodeProto n) => n.Output.Count == 1 && (n.OpType == "Conv" && n.Domain is "" or "ai.onnx" && n.Input.Count >= 2
             || n.OpType == ConvBatchNorm && n.Domain == FusedDomain);

@@ -34,6 +34,10 @@ public sealed partial class Tensor
     public Tensor Conv2d(Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1) =>
         Conv2d(weight, bias, new Conv2dOptions { Stride = stride, Padding = padding, Dilation = dilation, Groups = groups });
 
+    /// <summary>The output shape [N, K, OH, OW] of a convolution of <paramref name="input"/> by <paramref name="weight"/>-shaped weights (checked as <see cref="Conv2d(Tensor, Tensor?, Conv2dOptions)"/> checks them).</summary>
+    public static int[] Conv2dOutputShape(ReadOnlySpan<int> input, ReadOnlySpan<int> weight, Conv2dOptions options) =>
+        ConvGeometry("Conv2d", input, weight, options).OutputShape;
+
     /// <summary>2-D convolution with per-axis stride and dilation and per-side padding.</summary>
     public Tensor Conv2d(Tensor weight, Tensor? bias, Conv2dOptions options) => Conv2d(weight, bias, options, relu: false);
 
@@ -73,10 +77,9 @@ public sealed partial class Tensor
         if (g.Macs > 0) Backend.Conv2dForward(DType, g, x.BufferView(op), w.BufferView(op), y.BufferView(op), epilogue);
         else
         {
+            // no taps (no input channels): the product is zero
             Backend.Fill(DType, 0, y.BufferView(op));
-            if (b is not null) Backend.Binary(BinaryOp.Add, DType, y.BufferView(op), epilogue.BiasAtOutput(g), y.BufferView(op));
-            if (r is not null) Backend.Binary(BinaryOp.Add, DType, y.BufferView(op), r.BufferView(op), y.BufferView(op));
-            if (relu) Backend.Unary(UnaryOp.Relu, DType, y.BufferView(op), y.BufferView(op));
+            epilogue.ApplyAsPasses(Backend, DType, g, y.BufferView(op));
         }
         return y;
     }

@@ -71,35 +71,23 @@ public sealed partial class Tensor
     /// <summary>Floating dtypes only (float32, float64).</summary>
     internal static readonly Func<DType, bool> Floats = t => t.IsFloating();
 
-    // the op tables say which dtypes an op takes; the predicate for the message is built only when it fails
-    private void CheckDType(string name, UnaryOp op)
+    /// <summary>
+    /// That <paramref name="op"/> takes this tensor's dtype, asked of the op table through <paramref name="supports"/>
+    /// (<c>OpSupport.Supports</c>); the predicate for the message is built only when the check fails.
+    /// </summary>
+    private void CheckDType<TOp>(string name, TOp op, Func<TOp, DType, bool> supports)
     {
-        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
+        if (!supports(op, DType)) ThrowUnsupported(name, op, supports);
     }
 
-    private void CheckDType(string name, BinaryOp op)
-    {
-        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
-    }
-
-    private void CheckDType(string name, CompareOp op)
-    {
-        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
-    }
-
-    private void CheckDType(string name, ReduceOp op)
-    {
-        if (!OpSupport.Supports(op, DType)) throw UnsupportedDType(name, t => OpSupport.Supports(op, t));
-    }
-
-    private Exception UnsupportedDType(string op, Func<DType, bool> accepts) =>
-        Errors.DTypeError(op, $"dtype {DType.Name()} is not supported; {op} takes {OpSupport.Describe(accepts)}");
+    private void ThrowUnsupported<TOp>(string name, TOp op, Func<TOp, DType, bool> supports) =>
+        CheckDType(name, false, t => supports(op, t));
 
     internal Tensor Unary(UnaryOp op)
     {
         string name = op.ToString();
         CheckAlive(name);
-        CheckDType(name, op);
+        CheckDType(name, op, OpSupport.Supports);
         var y = Empty(_shape, DType, Device);
         if (Numel > 0) Backend.Unary(op, DType, BufferView(name), y.BufferView(name));
         GC.KeepAlive(this);
@@ -125,7 +113,7 @@ public sealed partial class Tensor
         var (va, vb, shape) = Prepare(name, a, b, out bool views);
         try
         {
-            a.CheckDType(name, op);
+            a.CheckDType(name, op, OpSupport.Supports);
             var y = Empty(shape, a.DType, a.Device);
             if (y.Numel > 0) a.Backend.Binary(op, a.DType, va.BufferView(name), vb.BufferView(name), y.BufferView(name));
             return y;
@@ -163,7 +151,7 @@ public sealed partial class Tensor
         var (va, vb, shape) = Prepare(name, a, b, out bool views);
         try
         {
-            a.CheckDType(name, op);
+            a.CheckDType(name, op, OpSupport.Supports);
             var y = Empty(shape, DType.Bool, a.Device);
             if (y.Numel > 0) a.Backend.Compare(op, a.DType, va.BufferView(name), vb.BufferView(name), y.BufferView(name));
             return y;
@@ -184,7 +172,7 @@ public sealed partial class Tensor
     private Tensor BinaryInPlace(BinaryOp op, Tensor other, string name)
     {
         CheckOperands(name, this, other);
-        CheckDType(name, op);
+        CheckDType(name, op, OpSupport.Supports);
         using var vb = other.BroadcastTo(name, _shape);
         if (Numel > 0) Backend.Binary(op, DType, BufferView(name), vb.BufferView(name), BufferView(name));
         BumpVersion();

@@ -24,7 +24,7 @@ public sealed partial class Tensor
     private Tensor ReduceCore(ReduceOp op, string name, int[] axes, bool keepDim)
     {
         CheckAlive(name);
-        CheckDType(name, op);
+        CheckDType(name, op, OpSupport.Supports);
         var norm = NormalizeAxes(name, axes);
         if (op != ReduceOp.Sum)
             foreach (int a in norm)

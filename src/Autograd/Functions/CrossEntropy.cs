@@ -74,7 +74,7 @@ internal sealed class CrossEntropy(Tensor target, Tensor? weight, double labelSm
         var x = Saved(0);
         int c = InputShape(0)[1];
         var s = x.Softmax(1);
-        using var onehot = Tensor.Zeros(InputShape(0), x.DType, x.Device).ScatterAddInPlace(1, y, Tensor.Ones([y.Size(0), 1], x.DType, x.Device));
+        using var onehot = OneHot(y, x.Data);
         var dl = (s - onehot) * wy.Reshape(-1, 1) * (1 - labelSmoothing);
         if (labelSmoothing > 0) dl = dl + (s * w.Sum() - w) * (labelSmoothing / c);
         var upstream = reduction switch
@@ -108,7 +108,7 @@ internal sealed class CrossEntropy(Tensor target, Tensor? weight, double labelSm
     {
         Tensor y = Kept(0);
         var x = Saved(0);
-        using var onehot = Tensor.Zeros(InputShape(0), x.DType, x.Device).ScatterAddInPlace(1, y, Tensor.Ones([y.Size(0), 1], x.DType, x.Device));
+        using var onehot = OneHot(y, x.Data);
         var upstream = reduction switch
         {
             Reduction.None => g.Reshape(-1, 1),
@@ -116,5 +116,12 @@ internal sealed class CrossEntropy(Tensor target, Tensor? weight, double labelSm
             _ => g / (double)x.Size(0),
         };
         return [(x.Softmax(1) - onehot) * upstream];
+    }
+
+    /// <summary>onehot[i, c] = [c = yᵢ], shaped and typed like the logits <paramref name="x"/>.</summary>
+    private static Tensor OneHot(Tensor y, Tensor x)
+    {
+        using var ones = Tensor.Ones([y.Size(0), 1], x.DType, x.Device);
+        return Tensor.Zeros(x.Shape.ToArray(), x.DType, x.Device).ScatterAddInPlace(1, y, ones);
     }
 }

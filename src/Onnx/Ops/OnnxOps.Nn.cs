@@ -275,7 +275,7 @@ internal static partial class OnnxOps
         var window = WindowOf(c, x4, spatial, c.Ints("kernel_shape") ?? [.. w.Shape[2..].ToArray().Select(v => (long)v)]);
         var options = new Conv2dOptions { Stride = window.Stride, Dilation = window.Dilation, Groups = group, Padding = window.Padding };
         bool recorded = GradMode.IsEnabled && (x4.RequiresGrad || w4.RequiresGrad || b is { RequiresGrad: true } || residual is { RequiresGrad: true });
-        if (relu && !recorded && spatial == 2 && (residual is null || residual.Shape.SequenceEqual(OutputShape(x4, w4, options))))
+        if (relu && !recorded && spatial == 2 && (residual is null || residual.Shape.SequenceEqual(Tensor.Conv2dOutputShape(x4.Shape, w4.Shape, options))))
             return new Variable(x4.Data.Conv2dRelu(w4.Data, b?.Data, options, residual?.Data));
         var y = x4.Conv2d(w4, b, options);
         return Epilogue(spatial == 2 ? y : y.Reshape(y.Shape[0], y.Shape[1], y.Shape[3]), relu, residual);
@@ -287,12 +287,6 @@ internal static partial class OnnxOps
         if (residual is not null) y = y + residual;
         return relu ? y.Relu() : y;
     }
-
-    /// <summary>A 2-D convolution's output shape.</summary>
-    private static int[] OutputShape(Variable x, Variable w, Conv2dOptions o) =>
-        [x.Shape[0], w.Shape[0],
-         (x.Shape[2] + o.Padding.Top + o.Padding.Bottom - o.Dilation.H * (w.Shape[2] - 1) - 1) / o.Stride.H + 1,
-         (x.Shape[3] + o.Padding.Left + o.Padding.Right - o.Dilation.W * (w.Shape[3] - 1) - 1) / o.Stride.W + 1];
 
     private static Variable[] ConvTranspose(OnnxCall c)
     {
