@@ -106,4 +106,11 @@ public readonly record struct BufferView(DeviceBuffer Buffer, Layout Layout)
 {
     /// <summary>The shape of the view.</summary>
     public int[] Shape => Layout.Shape;
+
+    /// <summary>
+    /// Which contents the memory holds: the tensor layer gives each storage a fresh number when it is
+    /// created and at every in-place write, never reused, so kernels may keep work derived from the
+    /// contents (packed weights) while the stamp is unchanged. 0: unknown, nothing is kept.
+    /// </summary>
+    public long Stamp { get; init; }
 }

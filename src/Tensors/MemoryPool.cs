@@ -63,10 +63,11 @@ public sealed class MemoryPool
         get { lock (_lock) return new(_allocated, _cached, _peak, _systemAllocations, _reuses); }
     }
 
-    /// <summary>Frees every cached buffer back to the system.</summary>
+    /// <summary>Frees every cached buffer back to the system (on the CPU, the kernels' packed weights too).</summary>
     public void EmptyCache()
     {
         lock (_lock) FreeCached();
+        if (_backend is CpuBackend) CpuBackend.ClearPackedWeights();
     }
 
     private void FreeCached()

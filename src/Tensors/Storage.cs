@@ -25,6 +25,21 @@ internal sealed class Storage
     /// <summary>Bumped by every in-place write through any view of this storage.</summary>
     public int Version;
 
+    private static long s_stamps;
+
+    /// <summary>
+    /// A number no other contents of any storage had: fresh at creation and after every in-place write
+    /// (<see cref="Touch"/>). Kernels key work derived from the contents on it (BufferView.Stamp).
+    /// </summary>
+    public long Stamp = Interlocked.Increment(ref s_stamps);
+
+    /// <summary>Records an in-place write: a new version and a new stamp.</summary>
+    public void Touch()
+    {
+        Interlocked.Increment(ref Version);
+        Volatile.Write(ref Stamp, Interlocked.Increment(ref s_stamps));
+    }
+
     public DeviceBuffer Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Storage));
 
     public IBackend Backend => Device.Backend;

@@ -83,7 +83,7 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     public int Version => Volatile.Read(ref _storage.Version);
 
-    private void BumpVersion() => Interlocked.Increment(ref _storage.Version);
+    private void BumpVersion() => _storage.Touch();
 
     internal Layout Layout => new(_shape, _strides, _offset);
 
@@ -97,7 +97,7 @@ public sealed partial class Tensor : IDisposable
     internal BufferView BufferView(string op)
     {
         if (_disposed) throw new DisposedTensorException(op);
-        return new(_storage.Buffer, Layout);
+        return new(_storage.Buffer, Layout) { Stamp = Volatile.Read(ref _storage.Stamp) };
     }
 
     /// <summary>True when both tensors share one storage (one is a view of the other, or both of a third).</summary>

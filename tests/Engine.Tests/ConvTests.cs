@@ -33,6 +33,8 @@ public abstract class ConvTests
         new(2, 3, 1, 2, 4, 3, 3, 1, new Padding2d(1, 1, 1, 0), 1, 1),           // the same on a 1x2 map, asymmetric padding
         new(1, 32, 20, 20, 8, 3, 3, 1, 1, 1, 1),                                // a column matrix too big to build whole
         new(1, 32, 47, 47, 8, 3, 3, 2, new Padding2d(1, 0, 0, 1), 1, 2),        // the same, strided, asymmetric, grouped
+        new(2, 8, 7, 7, 72, 3, 3, 1, 1, 1, 1),                                  // 64 + 8 output channels: the 512-bit direct kernel's panel and a partial one
+        new(2, 4, 4, 4, 128, 3, 3, 2, 1, 1, 2),                                 // two groups of 64 channels on tiny maps: wide direct, not small maps
     ];
 
     public static TheoryData<int, DType> CaseIndices()
@@ -127,6 +129,23 @@ public abstract class ConvTests
     }
 
     private static double[] Bits(Tensor t) => t.To(DType.Float64).ToArray<double>();
+
+    /// <summary>The direct kernel with 256-bit vectors on the cases the 512-bit one takes where AVX-512 runs (and the other way round elsewhere).</summary>
+    [Theory]
+    [InlineData(20, false)]
+    [InlineData(21, false)]
+    [InlineData(20, true)]
+    [InlineData(21, true)]
+    public void Direct_forward_is_right_with_either_vector_width(int caseIndex, bool wide)
+    {
+        if (wide && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
+        Assert.True(Cases[caseIndex].K / Cases[caseIndex].Groups >= 64);
+        using var width = Gemm.UseWide(wide);
+        using var forced = Conv2dAlgorithms.Force(Conv2dAlgorithm.Direct);
+        Assert.Equal(wide, DirectConv.Wide<float>(Geometry(Cases[caseIndex])));
+        CheckCase(caseIndex, DType.Float32);
+        CheckCase(caseIndex, DType.Float64);
+    }
 
     [Fact]
     public void Every_algorithm_is_tested_in_each_direction_it_serves()

@@ -39,6 +39,24 @@ public sealed unsafe partial class CpuBackend : IBackend
         return KernelChoices.With(c => c with { Threads = threads });
     }
 
+    /// <summary>
+    /// The most memory the kernels keep weights in packed form in (default 512 MiB; 0: never). A convolution's
+    /// weights are packed for the GEMM or the direct kernel on every call unless the same unchanged tensor was
+    /// seen before; then the packed copy is made once and reused until the tensor is written (an optimizer step)
+    /// or the budget evicts it, least recently used first. Inference and the per-image products of a step reuse it.
+    /// </summary>
+    public static long PackedWeightBudget
+    {
+        get => PackedWeights.Budget;
+        set => PackedWeights.Budget = value;
+    }
+
+    /// <summary>Memory held by packed weights now (see <see cref="PackedWeightBudget"/>).</summary>
+    public static long PackedWeightBytes => PackedWeights.Statistics.Bytes;
+
+    /// <summary>Drops every packed weight (the CPU memory pool's EmptyCache does too).</summary>
+    public static void ClearPackedWeights() => PackedWeights.Clear();
+
     /// <inheritdoc/>
     public DeviceBuffer Allocate(long bytes) => new NativeBuffer(bytes);
 

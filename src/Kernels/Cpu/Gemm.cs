@@ -54,9 +54,11 @@ internal static unsafe class Gemm
             : new Blocking(false, 2 * Vector256<T>.Count, typeof(T) == typeof(float) ? 144 : 72, 256);
 
     /// <summary>C = A·B (+C when <paramref name="accumulate"/>); <paramref name="parallel"/> allows splitting over threads.</summary>
+    /// <remarks><paramref name="stampA"/>: A's <see cref="BufferView.Stamp"/> when A is a tensor's memory (weights), so its packed
+    /// panels may be kept in <see cref="PackedWeights"/>; 0 for scratch memory.</remarks>
     public static void Run<T>(int m, int n, int k,
         T* a, long rsA, long csA, T* b, long rsB, long csB, T* c, long rsC, long csC,
-        bool accumulate, bool parallel) where T : unmanaged
+        bool accumulate, bool parallel, long stampA = 0) where T : unmanaged
     {
         if (csC == 1 && !UseVector512 && Vector256.IsHardwareAccelerated && m > 0 && n > 0 && k > 0
             && (csA == 1 || rsA == 1) && (csB == 1 || rsB == 1) && UnpackedWins(m, n))
@@ -73,7 +75,7 @@ internal static unsafe class Gemm
             RunUnpacked(m, n, k, a, rsA, b, rsB, csB, c, rsC, accumulate, parallel);
         }
         else
-            Run(m, n, k, a, rsA, csA, new StridedPanels<T>(b, rsB, csB), c, rsC, csC, accumulate, parallel);
+            Run(m, n, k, a, rsA, csA, new StridedPanels<T>(b, rsB, csB), c, rsC, csC, accumulate, parallel, stampA);
     }
 
     /// <summary>
@@ -137,7 +139,7 @@ internal static unsafe class Gemm
     /// <summary>C = A·B where B's panels come from <paramref name="b"/> (a strided matrix, or columns computed on the fly).</summary>
     public static void Run<T, TB>(int m, int n, int k,
         T* a, long rsA, long csA, TB b, T* c, long rsC, long csC,
-        bool accumulate, bool parallel) where T : unmanaged where TB : struct, IPanelSource<T>
+        bool accumulate, bool parallel, long stampA = 0) where T : unmanaged where TB : struct, IPanelSource<T>
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -148,17 +150,22 @@ internal static unsafe class Gemm
             return;
         }
         var bl = For<T>();
+        var packer = new APacker<T>(a, rsA, csA, m, k, bl.KC);
+        T* pre = (T*)PackedWeights.Get(new PackedWeights.Key((nint)a, PackedWeights.Form.GemmA, m, k, rsA, csA, bl.KC, sizeof(T)),
+            stampA, packer.Bytes, packer, out var keep);
         int threads = parallel && (long)m * n * k >= ParallelMacs ? WorkerPool.Threads : 1;
         if (threads <= 1)
         {
-            Serial(bl, m, n, k, a, rsA, csA, b, 0, c, rsC, csC, accumulate);
+            Serial(bl, m, n, k, a, rsA, csA, new PackedA<T>(pre, packer.PaddedRows, 0), b, 0, c, rsC, csC, accumulate);
+            GC.KeepAlive(keep);
             return;
         }
         // One task per thread, a grid of row ranges × column ranges shaped to minimise the total
         // packing (each task packs B once per KC block for all its rows and A once for all its
         // columns: rowParts·n + colParts·m). Measured on 512³ and 1024³, finer grids (2, 4 or 8
         // tasks per thread, for balance against a slowed core) lost 3-15 % to the extra packing.
-        nint pa = (nint)a, pc = (nint)c;
+        nint pa = (nint)a, pc = (nint)c, ppre = (nint)pre;
+        long padded = packer.PaddedRows;
         int tasks = threads;
         int rowPanels = (m + MR - 1) / MR, colPanels = (n + bl.NR - 1) / bl.NR;
         int rowParts = Math.Clamp((int)Math.Round(Math.Sqrt((double)tasks * m / n)), 1, Math.Min(tasks, rowPanels));
@@ -169,15 +176,59 @@ internal static unsafe class Gemm
             int i0 = rowPanels * rp / rowParts * MR, i1 = Math.Min(m, rowPanels * (rp + 1) / rowParts * MR);
             int j0 = colPanels * cp / colParts * bl.NR, j1 = Math.Min(n, colPanels * (cp + 1) / colParts * bl.NR);
             if (i1 > i0 && j1 > j0)
-                Serial(bl, i1 - i0, j1 - j0, k, (T*)pa + i0 * rsA, rsA, csA, b, j0,
+                Serial(bl, i1 - i0, j1 - j0, k, (T*)pa + i0 * rsA, rsA, csA, new PackedA<T>((T*)ppre, padded, i0), b, j0,
                     (T*)pc + i0 * rsC + j0 * csC, rsC, csC, accumulate);
         });
+        GC.KeepAlive(keep);
+    }
+
+    /// <summary>
+    /// All of A packed ahead (from <see cref="PackedWeights"/>), or null: k block by k block (the blocks
+    /// <see cref="Serial"/> cuts), each block's MR-row panels of every row, zero rows past m. A task's rows
+    /// start at <see cref="Row0"/>, a multiple of MR, so its panel of rows i… sits at i·kc into the block.
+    /// </summary>
+    private readonly struct PackedA<T>(T* all, long paddedRows, int row0) where T : unmanaged
+    {
+        public readonly T* All = all;
+        public readonly long PaddedRows = paddedRows;
+        public readonly int Row0 = row0;
+
+        /// <summary>The panels of rows <paramref name="i"/>… (relative to Row0) in the k block starting at <paramref name="pc"/>, <paramref name="kc"/> long.</summary>
+        public T* At(int pc, int kc, int i) => All + (long)pc * PaddedRows + (long)(Row0 + i) * kc;
+    }
+
+    /// <summary>Packs the whole of A the way <see cref="Serial"/>'s loops would, block by block (in parallel over row panels).</summary>
+    private readonly struct APacker<T>(T* a, long rsA, long csA, int m, int k, int kcMax) : PackedWeights.IPacker where T : unmanaged
+    {
+        public long PaddedRows => (m + MR - 1) / MR * MR;
+
+        public long Bytes => PaddedRows * k * sizeof(T);
+
+        public void Pack(void* destination)
+        {
+            int kBlocks = (k + kcMax - 1) / kcMax, kStep = (k + kBlocks - 1) / kBlocks, panels = (m + MR - 1) / MR;
+            long padded = PaddedRows;
+            nint pa = (nint)a, pd = (nint)destination;
+            long rs = rsA, cs = csA;
+            int rows = m, depth = k;
+            int parts = (long)m * k >= 1 << 16 ? Math.Min(panels, 4 * WorkerPool.Threads) : 1;
+            WorkerPool.Run(parts, t =>
+            {
+                int p0 = panels * t / parts, p1 = panels * (t + 1) / parts;
+                for (int pc = 0; pc < depth; pc += kStep)
+                {
+                    int kc = Math.Min(kStep, depth - pc);
+                    PackA(Math.Min(rows, p1 * MR) - p0 * MR, kc, (T*)pa + p0 * MR * rs + pc * cs, rs, cs,
+                        (T*)pd + (long)pc * padded + (long)p0 * MR * kc);
+                }
+            });
+        }
     }
 
     /// <summary>The blocked loops on one thread, for columns j0 … j0+n-1 of B (C and A are already offset).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Serial<T, TB>(in Blocking bl, int m, int n, int k,
-        T* a, long rsA, long csA, in TB b, int j0, T* c, long rsC, long csC, bool accumulate)
+        T* a, long rsA, long csA, PackedA<T> pre, in TB b, int j0, T* c, long rsC, long csC, bool accumulate)
         where T : unmanaged where TB : struct, IPanelSource<T>
     {
         int nr = bl.NR;
@@ -200,7 +251,9 @@ internal static unsafe class Gemm
                 for (int ic = 0; ic < m; ic += mStep)
                 {
                     int mc = Math.Min(mStep, m - ic);
-                    PackA(mc, kc, a + ic * rsA + pc * csA, rsA, csA, pa);
+                    T* ablock = pa;
+                    if (pre.All != null) ablock = pre.At(pc, kc, ic);
+                    else PackA(mc, kc, a + ic * rsA + pc * csA, rsA, csA, pa);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
@@ -208,7 +261,7 @@ internal static unsafe class Gemm
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mr = Math.Min(MR, mc - ir);
-                            T* ap = pa + (long)ir * kc;
+                            T* ap = ablock + (long)ir * kc;
                             T* cp = c + (ic + ir) * rsC + (jc + jr) * csC;
                             if (mr == MR && nrr == nr && csC == 1)
                                 Kernel(bl.Wide, kc, ap, bp, cp, rsC, overwrite);
@@ -368,6 +421,51 @@ internal static unsafe class Gemm
             b += ldb;
         }
         StoreTile(c, ldc, w, overwrite, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+
+    /// <summary>
+    /// <see cref="KernelRows256{T, TTaps}"/> with AVX-512: a 6 × (4 Vector512) tile (64 floats wide) in 24 accumulators,
+    /// four FMAs per broadcast A value instead of two.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    internal static void KernelRows512<T, TTaps>(int kc, T** rows, TTaps taps, T* b, long ldb, T* c, long ldc, bool overwrite)
+        where T : unmanaged where TTaps : struct, ITapIndex
+    {
+        int w = Vector512<T>.Count;
+        T* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
+        Vector512<T> c00 = default, c01 = default, c02 = default, c03 = default,
+                     c10 = default, c11 = default, c12 = default, c13 = default,
+                     c20 = default, c21 = default, c22 = default, c23 = default,
+                     c30 = default, c31 = default, c32 = default, c33 = default,
+                     c40 = default, c41 = default, c42 = default, c43 = default,
+                     c50 = default, c51 = default, c52 = default, c53 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            int o = taps.At(p);
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var b2 = Vector512.Load(b + 2 * w);
+            var b3 = Vector512.Load(b + 3 * w);
+            var av = Vector512.Create(a0[o]);
+            c00 = Simd.Fma(av, b0, c00); c01 = Simd.Fma(av, b1, c01); c02 = Simd.Fma(av, b2, c02); c03 = Simd.Fma(av, b3, c03);
+            av = Vector512.Create(a1[o]);
+            c10 = Simd.Fma(av, b0, c10); c11 = Simd.Fma(av, b1, c11); c12 = Simd.Fma(av, b2, c12); c13 = Simd.Fma(av, b3, c13);
+            av = Vector512.Create(a2[o]);
+            c20 = Simd.Fma(av, b0, c20); c21 = Simd.Fma(av, b1, c21); c22 = Simd.Fma(av, b2, c22); c23 = Simd.Fma(av, b3, c23);
+            av = Vector512.Create(a3[o]);
+            c30 = Simd.Fma(av, b0, c30); c31 = Simd.Fma(av, b1, c31); c32 = Simd.Fma(av, b2, c32); c33 = Simd.Fma(av, b3, c33);
+            av = Vector512.Create(a4[o]);
+            c40 = Simd.Fma(av, b0, c40); c41 = Simd.Fma(av, b1, c41); c42 = Simd.Fma(av, b2, c42); c43 = Simd.Fma(av, b3, c43);
+            av = Vector512.Create(a5[o]);
+            c50 = Simd.Fma(av, b0, c50); c51 = Simd.Fma(av, b1, c51); c52 = Simd.Fma(av, b2, c52); c53 = Simd.Fma(av, b3, c53);
+            b += ldb;
+        }
+        Store(c, w, overwrite, c00, c01, c02, c03); c += ldc;
+        Store(c, w, overwrite, c10, c11, c12, c13); c += ldc;
+        Store(c, w, overwrite, c20, c21, c22, c23); c += ldc;
+        Store(c, w, overwrite, c30, c31, c32, c33); c += ldc;
+        Store(c, w, overwrite, c40, c41, c42, c43); c += ldc;
+        Store(c, w, overwrite, c50, c51, c52, c53);
     }
 
     /// <summary>The AVX-512 micro-kernel: a 6 × (4 Vector512) tile of C in 24 accumulators.</summary>

@@ -2,11 +2,11 @@ namespace Engine.Kernels;
 
 /// <summary>
 /// Choices the CPU kernels otherwise make for themselves (the convolution algorithm, the GEMM's
-/// micro-kernel and packing, the thread count), overridden for one thread in a scope. A parallel
+/// micro-kernel and packing, the thread count, the packed-weight cache), overridden for one thread in a scope. A parallel
 /// region carries its caller's choices into the worker threads, so a scope covers exactly the work
 /// its own thread starts: tests and benchmarks that force a path run beside others unaffected.
 /// </summary>
-internal sealed record KernelChoices(Conv2dAlgorithm? Conv = null, bool? GemmUnpacked = null, bool? GemmWide = null, int? Threads = null)
+internal sealed record KernelChoices(Conv2dAlgorithm? Conv = null, bool? GemmUnpacked = null, bool? GemmWide = null, int? Threads = null, bool? PackedWeights = null)
 {
     [ThreadStatic] private static KernelChoices? t_current;
 

@@ -61,7 +61,7 @@ public static class Conv2dAlgorithms
         {
             ConvDirection.Forward =>
                 WholePlaneConv.Applies(g) && WholePlaneConv.Worthwhile(g) ? Conv2dAlgorithm.WholePlane
-                : SmallMapsConv.Worthwhile(g) ? Conv2dAlgorithm.SmallMaps
+                : SmallMapsConv.Worthwhile(g) && !DirectConv.WideBeatsSmallMaps(g) ? Conv2dAlgorithm.SmallMaps
                 : DirectConv.Applies(g) && DirectConv.Worthwhile(g) ? Conv2dAlgorithm.Direct
                 : IsPointwise(g) ? Conv2dAlgorithm.Pointwise
                 : Conv2dAlgorithm.Im2Col,

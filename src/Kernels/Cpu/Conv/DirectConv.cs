@@ -30,17 +30,26 @@ internal static unsafe class DirectConv
     public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.R * g.S >= Conv2dAlgorithms.DirectMinTaps;
 
     /// <summary>y = x ⋆ w, each output then given the epilogue (+ bias[k] where <paramref name="bias"/> is not null, + the residual at the same place where <paramref name="residual"/> is, max(·, 0) when <paramref name="relu"/>) as its tile is stored.</summary>
-    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null) where T : unmanaged
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null, long ws = 0) where T : unmanaged
     {
-        int nr = 2 * Vector256<T>.Count;
+        // the 512-bit kernel's panels are 4 vectors wide (64 floats): used where a group has that many output channels
+        bool wide = Wide<T>(g);
+        int nr = wide ? 4 * Vector512<T>.Count : 2 * Vector256<T>.Count;
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
         int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
         int panels = (g.Kg + nr - 1) / nr;
         long planeSize = (long)hp * wp;
         // slack so the last block's unused pixel lanes may read past the final row
         long padSize = g.C * planeSize + (long)MR * g.StrideW + (long)(g.S - 1) * g.DilationW + wp * (long)(g.StrideH + 1);
-        T* packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, (long)g.Groups * panels * Q * nr * sizeof(T));
-        PackWeights(g, w, packed, nr, panels);
+        var packer = new WeightPacker<T>(g, w, nr, panels);
+        long packedBytes = (long)g.Groups * panels * Q * nr * sizeof(T);
+        T* packed = (T*)PackedWeights.Get(new PackedWeights.Key((nint)w, PackedWeights.Form.DirectConv, g.K, Q, g.Groups, 0, nr, sizeof(T)),
+            ws, packedBytes, packer, out var keep);
+        if (packed == null)
+        {
+            packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, packedBytes);
+            packer.Pack(packed);
+        }
         var offsets = TapOffsets(g, planeSize, wp);
         int blocks = (P + MR - 1) / MR;
         nint px = (nint)x, py = (nint)y, ppk = (nint)packed, pbias = (nint)bias, pres = (nint)residual;
@@ -55,6 +64,7 @@ internal static unsafe class DirectConv
                 Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize, (T*)pbias, relu,
                     pres == 0 ? null : (T*)pres + (long)n * g.K * P);
             });
+            GC.KeepAlive(keep);
             return;
         }
         T* shared = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
@@ -67,20 +77,33 @@ internal static unsafe class DirectConv
                 Image(g, (T*)ps, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, blocks * t / parts, blocks * (t + 1) / parts, nr, panels, wp, planeSize, (T*)pbias, relu,
                     pres == 0 ? null : (T*)pres + (long)n * g.K * P));
         }
+        GC.KeepAlive(keep);
     }
 
-    /// <summary>panel[g][jp][q][j] = w[g·Kg + jp·NR + j, q], zero past the group's channels.</summary>
+    /// <summary>The weights as the forward kernel reads them (see <see cref="PackWeights"/>), for <see cref="PackedWeights"/>.</summary>
+    private readonly struct WeightPacker<T>(Conv2dGeometry g, T* w, int nr, int panels) : PackedWeights.IPacker where T : unmanaged
+    {
+        public void Pack(void* destination) => PackWeights(g, w, (T*)destination, nr, panels);
+    }
+
+    /// <summary>panel[g][jp][q][j] = w[g·Kg + jp·NR + j, q], zero past the group's channels (a blocked transpose per panel, panels in parallel).</summary>
     private static void PackWeights<T>(Conv2dGeometry g, T* w, T* dst, int nr, int panels) where T : unmanaged
     {
-        int Q = g.Cg * g.R * g.S;
-        for (int gr = 0; gr < g.Groups; gr++)
-            for (int jp = 0; jp < panels; jp++, dst += (long)Q * nr)
-                for (int j = 0; j < nr; j++)
-                {
-                    int k = jp * nr + j;
-                    T* src = w + (long)(gr * g.Kg + k) * Q;
-                    for (int q = 0; q < Q; q++) dst[(long)q * nr + j] = k < g.Kg ? src[q] : default;
-                }
+        int Q = g.Cg * g.R * g.S, Kg = g.Kg, count = g.Groups * panels;
+        nint pw = (nint)w, pd = (nint)dst;
+        int parts = (long)count * Q * nr >= 1 << 16 ? Math.Min(count, 4 * WorkerPool.Threads) : 1;
+        WorkerPool.Run(parts, t =>
+        {
+            for (int i = count * t / parts; i < count * (t + 1) / parts; i++)
+            {
+                int gr = i / panels, k0 = i % panels * nr, rows = Math.Min(nr, Kg - k0);
+                T* panel = (T*)pd + (long)i * Q * nr;
+                // panel[q, j] = w[gr·Kg + k0 + j, q]: the Q × rows transpose of the panel's weight rows
+                Transpose.Copy(Q, rows, (T*)pw + (long)(gr * Kg + k0) * Q, 1, Q, panel, nr);
+                if (rows < nr)
+                    for (int q = 0; q < Q; q++) new Span<T>(panel + (long)q * nr + rows, nr - rows).Clear();
+            }
+        });
     }
 
     private static void Pad<T>(Conv2dGeometry g, T* x, T* xpad, int hp, int wp, long padSize) where T : unmanaged
@@ -95,16 +118,29 @@ internal static unsafe class DirectConv
     /// <summary>Pixel blocks computed together, so each slice of a weight panel is reused from L1 by all of them.</summary>
     private const int GroupBlocks = 16;
 
-    /// <summary>Taps per slice: a 128 × 16-float slice of a weight panel is 8 KiB.</summary>
-    private const int TapsPerSlice = 128;
+    /// <summary>Elements per slice of a weight panel: 128 taps × 16 floats (8 KiB), 32 taps × 64 floats with the 512-bit kernel.</summary>
+    private const int SliceElements = 2048;
+
+    /// <summary>
+    /// Forward with the 512-bit kernel (float32 panels of 64 channels) against <see cref="SmallMapsConv"/> on tiny maps: the direct kernel
+    /// wins down to 8 output pixels, and below that while the batched product would have fewer than 128 columns (docs/engine-core.md).
+    /// </summary>
+    internal static bool WideBeatsSmallMaps(Conv2dGeometry g) =>
+        Applies(g) && Worthwhile(g) && Gemm.UseVector512 && g.Kg >= 4 * Vector512<float>.Count
+        && (g.OH * g.OW >= 8 || (long)g.N * g.OH * g.OW < 128);
+
+    /// <summary>Whether the forward pass uses the 512-bit kernel: accelerated (and not turned off for this thread), and a group has 4 vectors of output channels.</summary>
+    internal static bool Wide<T>(Conv2dGeometry g) where T : unmanaged => Gemm.UseVector512 && g.Kg >= 4 * Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
         int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
-        int slices = (Q + TapsPerSlice - 1) / TapsPerSlice, kStep = (Q + slices - 1) / slices;
-        T* tiles = stackalloc T[GroupBlocks * MR * 16];
+        bool wide = nr > 2 * Vector256<T>.Count;
+        int taps = SliceElements * sizeof(float) / sizeof(T) / nr;
+        int slices = (Q + taps - 1) / taps, kStep = (Q + slices - 1) / slices;
+        T* tiles = stackalloc T[GroupBlocks * MR * nr];
         T** bases = stackalloc T*[GroupBlocks * MR];
         fixed (int* off = offsets)
             for (int gr = 0; gr < g.Groups; gr++)
@@ -130,8 +166,12 @@ internal static unsafe class DirectConv
                         {
                             int kc = Math.Min(kStep, Q - q0);
                             for (int bi = 0; bi < blocks; bi++)
-                                Gemm.KernelRows256(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
-                                    tiles + bi * MR * nr, nr, overwrite: q0 == 0);
+                                if (wide)
+                                    Gemm.KernelRows512(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
+                                        tiles + bi * MR * nr, nr, overwrite: q0 == 0);
+                                else
+                                    Gemm.KernelRows256(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
+                                        tiles + bi * MR * nr, nr, overwrite: q0 == 0);
                         }
                         int channels = Math.Min(nr, g.Kg - jp * nr);
                         for (int bi = 0; bi < blocks; bi++)

@@ -18,7 +18,7 @@ internal static unsafe class Im2ColConv
     /// <summary>Column matrices up to this size are built whole; larger ones are packed panel by panel.</summary>
     private const long SmallColumnBytes = 256 << 10;
 
-    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y) where T : unmanaged
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, long ws = 0) where T : unmanaged
     {
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         nint px = (nint)x, pw = (nint)w, py = (nint)y;
@@ -35,15 +35,15 @@ internal static unsafe class Im2ColConv
                     // with row copies and let the GEMM read it in place
                     T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)Q * P * sizeof(T));
                     Columns(g, xg, col);
-                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, col, P, 1, yg, P, 1, accumulate: false, parallel: par);
+                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, col, P, 1, yg, P, 1, accumulate: false, parallel: par, ws);
                 }
                 else
-                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, new Im2ColPanels<T>(g, xg), yg, P, 1, accumulate: false, parallel: par);
+                    Gemm.Run(g.Kg, P, Q, wg, Q, 1, new Im2ColPanels<T>(g, xg), yg, P, 1, accumulate: false, parallel: par, ws);
             }
         });
     }
 
-    public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx) where T : unmanaged
+    public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx, long ws = 0) where T : unmanaged
     {
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, HW = g.H * g.W;
         nint pdy = (nint)dy, pw = (nint)w, pdx = (nint)dx;
@@ -55,7 +55,7 @@ internal static unsafe class Im2ColConv
                 T* dxg = (T*)pdx + ((long)n * g.C + gr * g.Cg) * HW;
                 // dcol[Q × P] = wgᵀ · dyg : A = wgᵀ has row stride 1 and column stride Q
                 Gemm.Run(Q, P, g.Kg, (T*)pw + (long)gr * g.Kg * Q, 1, Q, (T*)pdy + ((long)n * g.K + gr * g.Kg) * P, P, 1, col, P, 1,
-                    accumulate: false, parallel: par);
+                    accumulate: false, parallel: par, ws);
                 new Span<T>(dxg, checked(g.Cg * HW)).Clear();
                 AddColumns(g, col, dxg);
             }

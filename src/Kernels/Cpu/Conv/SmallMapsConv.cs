@@ -14,7 +14,7 @@ internal static unsafe class SmallMapsConv
 {
     public static bool Worthwhile(Conv2dGeometry g) => g.OH * g.OW <= Conv2dAlgorithms.SmallMapPixels && g.N > 1;
 
-    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y) where T : unmanaged
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, long ws = 0) where T : unmanaged
     {
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S;
         long np = (long)g.N * P;
@@ -24,14 +24,14 @@ internal static unsafe class SmallMapsConv
             for (int gr = 0; gr < g.Groups; gr++)
             {
                 // the columns are packed straight from x into the GEMM's panels, never built whole
-                Gemm.Run(g.Kg, (int)np, Q, w + (long)gr * g.Kg * Q, Q, 1, new BatchIm2ColPanels<T>(g, x, gr, source), tmp, np, 1, accumulate: false, parallel: true);
+                Gemm.Run(g.Kg, (int)np, Q, w + (long)gr * g.Kg * Q, Q, 1, new BatchIm2ColPanels<T>(g, x, gr, source), tmp, np, 1, accumulate: false, parallel: true, ws);
                 for (int n = 0; n < g.N; n++)
                     for (int k = 0; k < g.Kg; k++)
                         new ReadOnlySpan<T>(tmp + k * np + (long)n * P, P).CopyTo(new Span<T>(y + ((long)n * g.K + gr * g.Kg + k) * P, P));
             }
     }
 
-    public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx) where T : unmanaged
+    public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx, long ws = 0) where T : unmanaged
     {
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S, RS = g.R * g.S, HW = g.H * g.W;
         long np = (long)g.N * P;
@@ -44,7 +44,7 @@ internal static unsafe class SmallMapsConv
         {
             BatchRows(g, gr, dy, rows);
             // dcol[Q × N·P] = w_gᵀ · dy' : A = w_gᵀ has row stride 1 and column stride Q
-            Gemm.Run(Q, (int)np, g.Kg, w + (long)gr * g.Kg * Q, 1, Q, rows, np, 1, dcol, np, 1, accumulate: false, parallel: true);
+            Gemm.Run(Q, (int)np, g.Kg, w + (long)gr * g.Kg * Q, 1, Q, rows, np, 1, dcol, np, 1, accumulate: false, parallel: true, ws);
             int parts = Math.Min(g.N, WorkerPool.Threads);
             WorkerPool.Run(parts, part =>
             {
