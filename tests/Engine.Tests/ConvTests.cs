@@ -130,13 +130,13 @@ public abstract class ConvTests
 
     private static double[] Bits(Tensor t) => t.To(DType.Float64).ToArray<double>();
 
-    /// <summary>The direct kernel with 256-bit vectors on the cases the 512-bit one takes where AVX-512 runs (and the other way round elsewhere).</summary>
+    /// <summary>The direct kernels (forward, weight gradient, and the input gradient through them) with 256-bit vectors on the cases the 512-bit one takes where AVX-512 runs (and the other way round elsewhere).</summary>
     [Theory]
     [InlineData(20, false)]
     [InlineData(21, false)]
     [InlineData(20, true)]
     [InlineData(21, true)]
-    public void Direct_forward_is_right_with_either_vector_width(int caseIndex, bool wide)
+    public void Direct_kernels_are_right_with_either_vector_width(int caseIndex, bool wide)
     {
         if (wide && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) return;
         Assert.True(Cases[caseIndex].K / Cases[caseIndex].Groups >= 64);

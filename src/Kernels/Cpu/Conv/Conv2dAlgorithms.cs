@@ -73,7 +73,7 @@ public static class Conv2dAlgorithms
                 : Conv2dAlgorithm.Im2Col,
             ConvDirection.BackwardWeight =>
                 SmallMapsConv.Worthwhile(g) ? Conv2dAlgorithm.SmallMaps
-                : DirectConv.Applies(g) ? Conv2dAlgorithm.Direct
+                : DirectConv.Applies(g) && DirectConv.WeightGradientWorthwhile(g) ? Conv2dAlgorithm.Direct
                 : IsPointwise(g) ? Conv2dAlgorithm.Pointwise
                 : Conv2dAlgorithm.Im2Col,
             _ => throw new ArgumentOutOfRangeException(nameof(direction)),

@@ -129,7 +129,13 @@ internal static unsafe class DirectConv
         Applies(g) && Worthwhile(g) && Gemm.UseVector512 && g.Kg >= 4 * Vector512<float>.Count
         && (g.OH * g.OW >= 8 || (long)g.N * g.OH * g.OW < 128);
 
-    /// <summary>Whether the forward pass uses the 512-bit kernel: accelerated (and not turned off for this thread), and a group has 4 vectors of output channels.</summary>
+    /// <summary>
+    /// The weight gradient splits over images only (chunks of the batch): one image of a small map would run on one
+    /// thread while the GEMM of <see cref="Im2ColConv"/> splits its product (docs/engine-core.md).
+    /// </summary>
+    internal static bool WeightGradientWorthwhile(Conv2dGeometry g) => g.N >= 2 || g.OH * g.OW >= 1024;
+
+    /// <summary>Whether the forward pass and the weight gradient use the 512-bit kernel: accelerated (and not turned off for this thread), and a group has 4 vectors of output channels.</summary>
     internal static bool Wide<T>(Conv2dGeometry g) where T : unmanaged => Gemm.UseVector512 && g.Kg >= 4 * Vector512<T>.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -202,32 +208,36 @@ internal static unsafe class DirectConv
     /// <summary>
     /// The weight gradient dWᵀ[Q × K] = Σ_images Xᵀ[Q × pixels] · dyᵀ[pixels × K], with the same
     /// kernel: six taps play the rows (each a base pointer into the padded image), the pixels are
-    /// the long inner dimension (an offset table), and dy is transposed into 16-channel panels.
-    /// Images are cut into a number of chunks set by the problem's size (<see cref="Pieces"/>), each summing
-    /// into its own dW, added in chunk order: the result depends neither on which thread ran which chunk
+    /// the long inner dimension (an offset table), and dy is transposed into panels of 16 channels (64 with the 512-bit kernel).
+    /// Each kernel call adds its 6-tap × nr-channel tile straight into a dWᵀ buffer (no per-call transposed store);
+    /// dW is its transpose at the end. Images are cut into a number of chunks set by the problem's size (<see cref="Pieces"/>),
+    /// each summing into its own dWᵀ, added in chunk order: the result depends neither on which thread ran which chunk
     /// nor on the number of threads.
     /// </summary>
     public static void BackwardWeight<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged
     {
-        int nr = 2 * Vector256<T>.Count;
+        bool wide = Wide<T>(g);
+        int nr = wide ? 4 * Vector512<T>.Count : 2 * Vector256<T>.Count;
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
         int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
         int panels = (g.Kg + nr - 1) / nr;
-        long planeSize = (long)hp * wp, wSize = (long)g.K * Q;
+        // each chunk sums into dWᵀ, [group][Q rounded up to MR][panels·nr]: the kernel then adds its tile of 6 taps × nr
+        // channels straight into rows of it (rows past Q and channels past Kg are padding, never read back)
+        int qRows = (Q + MR - 1) / MR * MR, kCols = panels * nr;
+        long planeSize = (long)hp * wp, groupSize = (long)qRows * kCols, wtSize = g.Groups * groupSize;
         long padSize = g.C * planeSize;
         var taps = TapOffsets(g, planeSize, wp);
         var pixels = new int[P];
         for (int p = 0; p < P; p++) pixels[p] = p / g.OW * g.StrideH * wp + p % g.OW * g.StrideW;
-        int chunks = Pieces.OverImages(g.N, wSize * sizeof(T));
-        T* partial = chunks > 1 ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (chunks - 1) * wSize * sizeof(T)) : null;
-        nint px = (nint)x, pdy = (nint)dy, pdw = (nint)dw, ppart = (nint)partial;
+        int chunks = Pieces.OverImages(g.N, wtSize * sizeof(T));
+        T* partial = (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, chunks * wtSize * sizeof(T));
+        nint px = (nint)x, pdy = (nint)dy, ppart = (nint)partial;
         WorkerPool.Run(chunks, t =>
         {
-            T* acc = t == 0 ? (T*)pdw : (T*)ppart + (t - 1) * wSize;
-            new Span<T>(acc, checked((int)wSize)).Clear();
+            T* acc = (T*)ppart + t * wtSize;
+            new Span<T>(acc, checked((int)wtSize)).Clear();
             T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
             T* dyt = (T*)ThreadScratch.Get(ThreadScratch.Slot.GemmB, (long)panels * P * nr * sizeof(T));
-            T* tile = stackalloc T[MR * 16];
             T** rows = stackalloc T*[MR];
             fixed (int* pix = pixels)
                 for (int n = g.N * t / chunks; n < g.N * (t + 1) / chunks; n++)
@@ -237,32 +247,32 @@ internal static unsafe class DirectConv
                     {
                         T* dyg = (T*)pdy + ((long)n * g.K + gr * g.Kg) * P;
                         for (int jp = 0; jp < panels; jp++)
-                            for (int j = 0; j < nr; j++)
-                            {
-                                int k = jp * nr + j;
-                                T* dst = dyt + (long)jp * P * nr + j;
-                                if (k < g.Kg) for (int p = 0; p < P; p++) dst[(long)p * nr] = dyg[(long)k * P + p];
-                                else for (int p = 0; p < P; p++) dst[(long)p * nr] = default;
-                            }
+                        {
+                            // panel[p, j] = dy[jp·nr + j, p]: a P × channels transpose, zero past the group's channels
+                            int channels = Math.Min(nr, g.Kg - jp * nr);
+                            T* dst = dyt + (long)jp * P * nr;
+                            Transpose.Copy(P, channels, dyg + (long)jp * nr * P, 1, P, dst, nr);
+                            if (channels < nr)
+                                for (int p = 0; p < P; p++) new Span<T>(dst + (long)p * nr + channels, nr - channels).Clear();
+                        }
                         T* xg = xpad + gr * g.Cg * planeSize;
-                        T* dwg = acc + (long)gr * g.Kg * Q;
+                        T* wtg = acc + gr * groupSize;
                         for (int jp = 0; jp < panels; jp++)
                             for (int q0 = 0; q0 < Q; q0 += MR)
                             {
                                 for (int i = 0; i < MR; i++) rows[i] = xg + taps[Math.Min(q0 + i, Q - 1)];
-                                Gemm.KernelRows256(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, tile, nr, overwrite: true);
-                                int channels = Math.Min(nr, g.Kg - jp * nr), qs = Math.Min(MR, Q - q0);
-                                for (int j = 0; j < channels; j++)
-                                {
-                                    T* d = dwg + (long)(jp * nr + j) * Q + q0;
-                                    for (int i = 0; i < qs; i++) d[i] = Simd.Add(d[i], tile[i * nr + j]);
-                                }
+                                T* c = wtg + (long)q0 * kCols + jp * nr;
+                                if (wide) Gemm.KernelRows512(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, c, kCols, overwrite: false);
+                                else Gemm.KernelRows256(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, c, kCols, overwrite: false);
                             }
                     }
                 }
         });
+        // the chunks' sums in chunk order, then dW[k, q] = dWᵀ[q, k] per group
         for (int t = 1; t < chunks; t++)
-            Simd.AddInto(dw, partial + (t - 1) * wSize, wSize);
+            Simd.AddInto(partial, partial + t * wtSize, wtSize);
+        for (int gr = 0; gr < g.Groups; gr++)
+            Transpose.Copy(g.Kg, Q, partial + gr * groupSize, 1, kCols, dw + (long)gr * g.Kg * Q, Q);
     }
 
     private static int[] TapOffsets(Conv2dGeometry g, long planeSize, int wp)
