@@ -35,6 +35,8 @@ public abstract class ConvTests
         new(1, 32, 47, 47, 8, 3, 3, 2, new Padding2d(1, 0, 0, 1), 1, 2),        // the same, strided, asymmetric, grouped
         new(2, 8, 7, 7, 72, 3, 3, 1, 1, 1, 1),                                  // 64 + 8 output channels: the 512-bit direct kernel's panel and a partial one
         new(2, 4, 4, 4, 128, 3, 3, 2, 1, 1, 2),                                 // two groups of 64 channels on tiny maps: wide direct, not small maps
+        new(32, 4, 4, 4, 4, 3, 3, 1, 1, 1, 1),                                  // 512 output pixels of tiny maps: the input gradient as a transposed small-maps convolution
+        new(2, 16, 16, 16, 8, 3, 3, 1, 1, 1, 1),                                // 512 output pixels, 16 input channels: the input gradient through the transposed direct kernel
     ];
 
     public static TheoryData<int, DType> CaseIndices()

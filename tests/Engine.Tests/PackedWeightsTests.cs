@@ -81,7 +81,8 @@ public sealed unsafe class PackedWeightsTests
             {
                 int m = 1 + rng.Next(trial < 12 ? 40 : 400), n = 1 + rng.Next(trial < 12 ? 40 : 300), k = 1 + rng.Next(trial % 3 == 0 ? 1200 : 100);
                 bool transposed = rng.Next(2) == 0, parallel = rng.Next(3) != 0, accumulate = rng.Next(4) == 0;
-                var a = RandomFloats(rng, m * k);
+                var a = GC.AllocateArray<float>(m * k, pinned: true);   // one address from call to call: the cache's key
+                RandomFloats(rng, m * k).CopyTo(a, 0);
                 var b = RandomFloats(rng, k * n);
                 var start = RandomFloats(rng, m * n);
                 long rs = transposed ? 1 : k, cs = transposed ? m : 1;
@@ -105,7 +106,9 @@ public sealed unsafe class PackedWeightsTests
     {
         var rng = new Random(8);
         const int m = 48, n = 32, k = 64;
-        var a = RandomFloats(rng, m * k);
+        // pinned: the cache knows a weight by its address, which a compacting collection would move between calls
+        var a = GC.AllocateArray<float>(m * k, pinned: true);
+        RandomFloats(rng, m * k).CopyTo(a, 0);
         var b = RandomFloats(rng, k * n);
         var c = new float[m * n];
         long stamp = NewStamp();

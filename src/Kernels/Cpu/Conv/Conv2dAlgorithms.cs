@@ -66,8 +66,9 @@ public static class Conv2dAlgorithms
                 : IsPointwise(g) ? Conv2dAlgorithm.Pointwise
                 : Conv2dAlgorithm.Im2Col,
             ConvDirection.BackwardInput =>
-                gt is not null && SmallMapsConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedSmallMaps
-                : gt is not null && DirectConv.Applies(gt) && DirectConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedDirect
+                gt is not null && TransposedConv.Worthwhile(g) && SmallMapsConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedSmallMaps
+                : gt is not null && TransposedConv.Worthwhile(g) && DirectConv.Applies(gt) && DirectConv.Worthwhile(gt) && gt.Kg >= 16
+                    ? Conv2dAlgorithm.TransposedDirect
                 : SmallMapsConv.Worthwhile(g) ? Conv2dAlgorithm.SmallMaps
                 : IsPointwise(g) ? Conv2dAlgorithm.Pointwise
                 : Conv2dAlgorithm.Im2Col,

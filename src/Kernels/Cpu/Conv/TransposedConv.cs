@@ -19,6 +19,12 @@ internal static unsafe class TransposedConv
         return new Conv2dGeometry(g.N, g.K, g.OH, g.OW, g.C, g.R, g.S, 1, 1, pt, pl, pb, pr, g.DilationH, g.DilationW, g.Groups);
     }
 
+    /// <summary>
+    /// Flipping moves all K·C·R·S weights on every call: below 512 output pixels in the batch (N·OH·OW, the work per
+    /// weight) that costs more than the plain backward products save (docs/engine-core.md).
+    /// </summary>
+    public static bool Worthwhile(Conv2dGeometry g) => (long)g.N * g.OH * g.OW >= 512;
+
     /// <summary>dx through the forward algorithm <paramref name="forward"/> (<see cref="Conv2dAlgorithm.SmallMaps"/> or <see cref="Conv2dAlgorithm.Direct"/>).</summary>
     public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx, Conv2dAlgorithm forward) where T : unmanaged
     {
