@@ -424,6 +424,51 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
+    /// <see cref="KernelRows256{T, TTaps}"/> one vector wide (8 floats): for convolutions with at most 8 output channels per
+    /// group (LeNet's first layer has 6), where a 16-wide panel would compute mostly padding. Even and odd steps go to two
+    /// sets of six accumulators (twelve independent FMA chains), added at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    internal static void KernelRows256x1<T, TTaps>(int kc, T** rows, TTaps taps, T* b, long ldb, T* c, long ldc, bool overwrite)
+        where T : unmanaged where TTaps : struct, ITapIndex
+    {
+        T* a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
+        Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
+                     d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2)
+        {
+            int o = taps.At(p), q = taps.At(p + 1);
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + ldb);
+            c0 = Simd.Fma(Vector256.Create(a0[o]), b0, c0); d0 = Simd.Fma(Vector256.Create(a0[q]), b1, d0);
+            c1 = Simd.Fma(Vector256.Create(a1[o]), b0, c1); d1 = Simd.Fma(Vector256.Create(a1[q]), b1, d1);
+            c2 = Simd.Fma(Vector256.Create(a2[o]), b0, c2); d2 = Simd.Fma(Vector256.Create(a2[q]), b1, d2);
+            c3 = Simd.Fma(Vector256.Create(a3[o]), b0, c3); d3 = Simd.Fma(Vector256.Create(a3[q]), b1, d3);
+            c4 = Simd.Fma(Vector256.Create(a4[o]), b0, c4); d4 = Simd.Fma(Vector256.Create(a4[q]), b1, d4);
+            c5 = Simd.Fma(Vector256.Create(a5[o]), b0, c5); d5 = Simd.Fma(Vector256.Create(a5[q]), b1, d5);
+            b += 2 * ldb;
+        }
+        if (p < kc)
+        {
+            int o = taps.At(p);
+            var b0 = Vector256.Load(b);
+            c0 = Simd.Fma(Vector256.Create(a0[o]), b0, c0); c1 = Simd.Fma(Vector256.Create(a1[o]), b0, c1);
+            c2 = Simd.Fma(Vector256.Create(a2[o]), b0, c2); c3 = Simd.Fma(Vector256.Create(a3[o]), b0, c3);
+            c4 = Simd.Fma(Vector256.Create(a4[o]), b0, c4); c5 = Simd.Fma(Vector256.Create(a5[o]), b0, c5);
+        }
+        Store1(c, overwrite, c0 + d0); Store1(c + ldc, overwrite, c1 + d1); Store1(c + 2 * ldc, overwrite, c2 + d2);
+        Store1(c + 3 * ldc, overwrite, c3 + d3); Store1(c + 4 * ldc, overwrite, c4 + d4); Store1(c + 5 * ldc, overwrite, c5 + d5);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store1<T>(T* c, bool overwrite, Vector256<T> v) where T : unmanaged
+    {
+        if (!overwrite) v += Vector256.Load(c);
+        v.Store(c);
+    }
+
+    /// <summary>
     /// <see cref="KernelRows256{T, TTaps}"/> with AVX-512: a 6 × (4 Vector512) tile (64 floats wide) in 24 accumulators,
     /// four FMAs per broadcast A value instead of two.
     /// </summary>

@@ -32,9 +32,7 @@ internal static unsafe class DirectConv
     /// <summary>y = x ⋆ w, each output then given the epilogue (+ bias[k] where <paramref name="bias"/> is not null, + the residual at the same place where <paramref name="residual"/> is, max(·, 0) when <paramref name="relu"/>) as its tile is stored.</summary>
     public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null, long ws = 0) where T : unmanaged
     {
-        // the 512-bit kernel's panels are 4 vectors wide (64 floats): used where a group has that many output channels
-        bool wide = Wide<T>(g);
-        int nr = wide ? 4 * Vector512<T>.Count : 2 * Vector256<T>.Count;
+        int nr = PanelWidth<T>(g);
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
         int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
         int panels = (g.Kg + nr - 1) / nr;
@@ -138,12 +136,27 @@ internal static unsafe class DirectConv
     /// <summary>Whether the forward pass and the weight gradient use the 512-bit kernel: accelerated (and not turned off for this thread), and a group has 4 vectors of output channels.</summary>
     internal static bool Wide<T>(Conv2dGeometry g) where T : unmanaged => Gemm.UseVector512 && g.Kg >= 4 * Vector512<T>.Count;
 
+    /// <summary>
+    /// Output channels per weight panel, which names the micro-kernel: 4 × 512 bits where <see cref="Wide{T}"/>, one 256-bit
+    /// vector for groups of at most that many channels (8 floats), two otherwise.
+    /// </summary>
+    internal static int PanelWidth<T>(Conv2dGeometry g) where T : unmanaged =>
+        Wide<T>(g) ? 4 * Vector512<T>.Count : g.Kg <= Vector256<T>.Count ? Vector256<T>.Count : 2 * Vector256<T>.Count;
+
+    /// <summary>The micro-kernel of panel width <paramref name="nr"/>: 6 pixel (or tap) rows × nr channels, B's rows nr apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel<T>(int nr, int kc, T** rows, TapOffsets taps, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    {
+        if (nr == Vector256<T>.Count) Gemm.KernelRows256x1(kc, rows, taps, b, nr, c, ldc, overwrite);
+        else if (nr == 2 * Vector256<T>.Count) Gemm.KernelRows256(kc, rows, taps, b, nr, c, ldc, overwrite);
+        else Gemm.KernelRows512(kc, rows, taps, b, nr, c, ldc, overwrite);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
         int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
-        bool wide = nr > 2 * Vector256<T>.Count;
         int taps = SliceElements * sizeof(float) / sizeof(T) / nr;
         int slices = (Q + taps - 1) / taps, kStep = (Q + slices - 1) / slices;
         T* tiles = stackalloc T[GroupBlocks * MR * nr];
@@ -172,12 +185,7 @@ internal static unsafe class DirectConv
                         {
                             int kc = Math.Min(kStep, Q - q0);
                             for (int bi = 0; bi < blocks; bi++)
-                                if (wide)
-                                    Gemm.KernelRows512(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
-                                        tiles + bi * MR * nr, nr, overwrite: q0 == 0);
-                                else
-                                    Gemm.KernelRows256(kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, nr,
-                                        tiles + bi * MR * nr, nr, overwrite: q0 == 0);
+                                Kernel(nr, kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, tiles + bi * MR * nr, nr, overwrite: q0 == 0);
                         }
                         int channels = Math.Min(nr, g.Kg - jp * nr);
                         for (int bi = 0; bi < blocks; bi++)
@@ -216,8 +224,7 @@ internal static unsafe class DirectConv
     /// </summary>
     public static void BackwardWeight<T>(Conv2dGeometry g, T* x, T* dy, T* dw) where T : unmanaged
     {
-        bool wide = Wide<T>(g);
-        int nr = wide ? 4 * Vector512<T>.Count : 2 * Vector256<T>.Count;
+        int nr = PanelWidth<T>(g);
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
         int hp = g.H + g.PadTop + g.PadBottom, wp = g.W + g.PadLeft + g.PadRight;
         int panels = (g.Kg + nr - 1) / nr;
@@ -262,8 +269,7 @@ internal static unsafe class DirectConv
                             {
                                 for (int i = 0; i < MR; i++) rows[i] = xg + taps[Math.Min(q0 + i, Q - 1)];
                                 T* c = wtg + (long)q0 * kCols + jp * nr;
-                                if (wide) Gemm.KernelRows512(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, c, kCols, overwrite: false);
-                                else Gemm.KernelRows256(P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, nr, c, kCols, overwrite: false);
+                                Kernel(nr, P, rows, new TapOffsets(pix), dyt + (long)jp * P * nr, c, kCols, overwrite: false);
                             }
                     }
                 }
