@@ -145,6 +145,8 @@ public sealed unsafe partial class CpuBackend
         else throw Unsupported("Axpby", dtype);
     }
 
+    // vector code called per row or plane: compiled optimized at once, not after the first tier's slow calls
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AxpbyRows<T>(T alpha, in BufferView x, T beta, in BufferView y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         nint px = Addr<T>(x), py = Addr<T>(y);

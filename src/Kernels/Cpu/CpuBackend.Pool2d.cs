@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
@@ -107,6 +108,8 @@ public sealed unsafe partial class CpuBackend
     /// scalar loop. Output ow then reads the dense result at (ow − owLo)·sW. A NaN wins against a number
     /// and is kept once found.
     /// </remarks>
+    // vector code called per row or plane: compiled optimized at once, not after the first tier's slow calls
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int MaxPoolRowVector(Pool2dGeometry g, float* x, int h0, int owLo, int owHi, float* dense, int* denseAt, float* y, long* idx)
     {
         int n = Vector256<float>.Count;

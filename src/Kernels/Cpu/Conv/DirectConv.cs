@@ -104,6 +104,8 @@ internal static unsafe class DirectConv
         });
     }
 
+    // vector code called per row or plane: compiled optimized at once, not after the first tier's slow calls
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pad<T>(Conv2dGeometry g, T* x, T* xpad, int hp, int wp, long padSize) where T : unmanaged
     {
         new Span<T>(xpad, checked((int)padSize)).Clear();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Engine.Kernels;
 
 /// <summary>
@@ -14,6 +15,8 @@ internal static unsafe class SmallMapsConv
 {
     public static bool Worthwhile(Conv2dGeometry g) => g.OH * g.OW <= Conv2dAlgorithms.SmallMapPixels && g.N > 1;
 
+    // vector code called per row or plane: compiled optimized at once, not after the first tier's slow calls
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, long ws = 0) where T : unmanaged
     {
         int P = g.OH * g.OW, Q = g.Cg * g.R * g.S;
