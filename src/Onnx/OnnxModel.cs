@@ -475,15 +475,52 @@ public sealed partial class OnnxModel : Module, IStaged
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
-        RunNodes(_plan, values, observe);
+        RunNodes(_plan, values, observe, GradMode.IsEnabled || !ReleaseIntermediates ? null : Releases(inputs));
         return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
     }
 
-    /// <summary>Runs <paramref name="plan"/> in order on <paramref name="values"/> (the scope: what the nodes read, where they write).</summary>
-    private void RunNodes(IReadOnlyList<OnnxNode> plan, Dictionary<string, Variable> values, Action<NodeProto, Variable[]>? observe)
+    /// <summary>
+    /// Without a gradient to record, each intermediate value is disposed after the node that reads it last (subgraphs'
+    /// reads included), so its buffer goes back to the pool while still in cache and the next node's output reuses it:
+    /// a call holds a few activations at a time instead of all of them. Graph outputs, the call's inputs, parameters and
+    /// constants are never released, nor a tensor another live name still holds (an op may return its input).
+    /// </summary>
+    /// <summary>Whether inference releases intermediates early (tests compare both ways).</summary>
+    internal bool ReleaseIntermediates { get; set; } = true;
+
+    [ThreadStatic] private static int t_released;
+
+    /// <summary>Intermediate tensors released early by calls on this thread (for tests).</summary>
+    internal static int ReleasedOnThisThread => t_released;
+
+    private sealed class Release(Dictionary<string, int> lastRead, HashSet<Tensor> kept)
     {
-        foreach (var node in plan)
+        public readonly Dictionary<string, int> LastRead = lastRead;
+        public readonly HashSet<Tensor> Kept = kept;
+        public readonly Dictionary<Tensor, int> Holders = new(ReferenceEqualityComparer.Instance);
+    }
+
+    private Release Releases(Variable[] inputs)
+    {
+        var lastRead = new Dictionary<string, int>();
+        for (int i = 0; i < _plan.Count; i++)
+            foreach (var name in _plan[i].Proto.Input.Concat(OnnxRewrite.SubgraphReads(_plan[i].Proto)))
+                if (name.Length > 0) lastRead[name] = i;
+        foreach (var output in Outputs) lastRead[output] = int.MaxValue;
+        var kept = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var v in inputs) kept.Add(v.Data);
+        foreach (var p in _parameters.Values) kept.Add(p.Data);
+        foreach (var t in _constants.Values) kept.Add(t);
+        return new Release(lastRead, kept);
+    }
+
+    /// <summary>Runs <paramref name="plan"/> in order on <paramref name="values"/> (the scope: what the nodes read, where they write).</summary>
+    private void RunNodes(IReadOnlyList<OnnxNode> plan, Dictionary<string, Variable> values, Action<NodeProto, Variable[]>? observe,
+        Release? release = null)
+    {
+        for (int at = 0; at < plan.Count; at++)
         {
+            var node = plan[at];
             var proto = node.Proto;
             var args = new Variable?[proto.Input.Count];
             for (int i = 0; i < args.Length; i++)
@@ -493,7 +530,28 @@ public sealed partial class OnnxModel : Module, IStaged
             var outputs = Execute(node, op, args, values);
             observe?.Invoke(proto, outputs);
             for (int o = 0; o < outputs.Length && o < proto.Output.Count; o++)
-                if (proto.Output[o].Length > 0) values[proto.Output[o]] = outputs[o];
+                if (proto.Output[o].Length > 0)
+                {
+                    values[proto.Output[o]] = outputs[o];
+                    if (release != null) release.Holders[outputs[o].Data] = release.Holders.GetValueOrDefault(outputs[o].Data) + 1;
+                }
+            if (release == null || observe != null) continue;
+            // names read for the last time here, and outputs nothing reads: release what no other live name holds
+            foreach (var name in proto.Input.Concat(OnnxRewrite.SubgraphReads(proto)).Concat(proto.Output))
+                if (name.Length > 0 && release.LastRead.GetValueOrDefault(name, -1) <= at && values.Remove(name, out var dead)
+                    && release.Holders.TryGetValue(dead.Data, out int holders))
+                {
+                    if (holders > 1) release.Holders[dead.Data] = holders - 1;
+                    else
+                    {
+                        release.Holders.Remove(dead.Data);
+                        if (!release.Kept.Contains(dead.Data))
+                        {
+                            dead.Data.Dispose();
+                            t_released++;
+                        }
+                    }
+                }
         }
     }
 
