@@ -107,7 +107,7 @@ internal static unsafe class PackedWeights
         if (stamp == 0 || !Enabled) return null;
         lock (s_lock)
         {
-            if (bytes > s_budget) return null;
+            if (bytes > s_budget || bytes > Array.MaxLength - 64) return null;   // one managed array holds an entry
             if (s_entries.TryGetValue(key, out var hit) && hit.Stamp == stamp)
             {
                 hit.LastUse = ++s_clock;
