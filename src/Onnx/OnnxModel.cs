@@ -475,7 +475,8 @@ public sealed partial class OnnxModel : Module, IStaged
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
-        RunNodes(_plan, values, observe, GradMode.IsEnabled || !ReleaseIntermediates ? null : Releases(inputs));
+        // an observer (Profile) may keep what it sees: nothing is released under one
+        RunNodes(_plan, values, observe, GradMode.IsEnabled || !ReleaseIntermediates || observe != null ? null : Releases(inputs));
         return [.. Outputs.Select(o => values.TryGetValue(o, out var v) ? v : throw new OnnxException($"{Source}: graph output '{o}' is never produced"))];
     }
 
@@ -535,7 +536,7 @@ public sealed partial class OnnxModel : Module, IStaged
                     values[proto.Output[o]] = outputs[o];
                     if (release != null) release.Holders[outputs[o].Data] = release.Holders.GetValueOrDefault(outputs[o].Data) + 1;
                 }
-            if (release == null || observe != null) continue;
+            if (release == null) continue;
             // names read for the last time here, and outputs nothing reads: release what no other live name holds
             foreach (var name in proto.Input.Concat(OnnxRewrite.SubgraphReads(proto)).Concat(proto.Output))
                 if (name.Length > 0 && release.LastRead.GetValueOrDefault(name, -1) <= at && values.Remove(name, out var dead)

@@ -52,7 +52,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     }
 
     /// <summary>Memory held by packed weights now (see <see cref="PackedWeightBudget"/>).</summary>
-    public static long PackedWeightBytes => PackedWeights.Statistics.Bytes;
+    public static long PackedWeightBytes => PackedWeights.Bytes;
 
     /// <summary>Drops every packed weight (the CPU memory pool's EmptyCache does too).</summary>
     public static void ClearPackedWeights() => PackedWeights.Clear();

@@ -48,7 +48,7 @@ internal static unsafe class PackedWeights
     private static readonly object s_lock = new();
     private static readonly Dictionary<Key, Entry> s_entries = [];
     private static readonly Dictionary<Key, long> s_seen = [];
-    private static long s_bytes, s_clock, s_packs, s_hits;
+    private static long s_bytes, s_clock;
     private static long s_budget = 512L << 20;
 
     /// <summary>The most bytes the cache holds (default 512 MiB); 0 turns it off. Lowering it evicts at once.</summary>
@@ -66,10 +66,10 @@ internal static unsafe class PackedWeights
         }
     }
 
-    /// <summary>Bytes held now, entries packed and lookups served from the cache since the process started.</summary>
-    internal static (long Bytes, long Packs, long Hits) Statistics
+    /// <summary>Bytes held now.</summary>
+    internal static long Bytes
     {
-        get { lock (s_lock) return (s_bytes, s_packs, s_hits); }
+        get { lock (s_lock) return s_bytes; }
     }
 
     [ThreadStatic] private static long t_packs, t_hits;
@@ -111,7 +111,6 @@ internal static unsafe class PackedWeights
             if (s_entries.TryGetValue(key, out var hit) && hit.Stamp == stamp)
             {
                 hit.LastUse = ++s_clock;
-                s_hits++;
                 t_hits++;
                 keep = hit.Memory;
                 return (void*)hit.Pointer;
@@ -139,7 +138,6 @@ internal static unsafe class PackedWeights
                 s_bytes += bytes;
                 s_seen.Remove(key);
             }
-            s_packs++;
         }
         t_packs++;
         keep = memory;

@@ -126,8 +126,7 @@ internal static unsafe class DirectConv
     /// wins down to 8 output pixels, and below that while the batched product would have fewer than 128 columns (docs/engine-core.md).
     /// </summary>
     internal static bool WideBeatsSmallMaps(Conv2dGeometry g) =>
-        Applies(g) && Worthwhile(g) && Gemm.UseVector512 && g.Kg >= 4 * Vector512<float>.Count
-        && (g.OH * g.OW >= 8 || (long)g.N * g.OH * g.OW < 128);
+        Applies(g) && Worthwhile(g) && Wide<float>(g) && (g.OH * g.OW >= 8 || (long)g.N * g.OH * g.OW < 128);
 
     /// <summary>
     /// The weight gradient splits over images only (chunks of the batch): one image of a small map would run on one
