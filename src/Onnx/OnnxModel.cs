@@ -450,13 +450,13 @@ public sealed partial class OnnxModel : Module, IStaged
     public IReadOnlyList<Variable> Run(params Variable[] inputs) => RunGraph(inputs, null);
 
     /// <summary>Runs the graph once and returns each node with the milliseconds it took (host time; for profiling).</summary>
-    internal IReadOnlyList<(NodeProto Node, double Milliseconds)> Profile(params Variable[] inputs)
+    internal IReadOnlyList<(NodeProto Node, double Milliseconds, int[] OutputShape)> Profile(params Variable[] inputs)
     {
-        var times = new List<(NodeProto, double)>();
+        var times = new List<(NodeProto, double, int[])>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        RunGraph(inputs, (node, _) =>
+        RunGraph(inputs, (node, outputs) =>
         {
-            times.Add((node, clock.Elapsed.TotalMilliseconds));
+            times.Add((node, clock.Elapsed.TotalMilliseconds, outputs.Length > 0 ? outputs[0].Shape.ToArray() : []));
             clock.Restart();
         });
         return times;

@@ -189,26 +189,16 @@ internal static unsafe class DirectConv
                             for (int bi = 0; bi < blocks; bi++)
                                 Kernel(nr, kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, tiles + bi * MR * nr, nr, overwrite: q0 == 0);
                         }
+                        // the group's tiles are one [pixels × nr] matrix; stored transposed (channel planes) with register transposes
                         int channels = Math.Min(nr, g.Kg - jp * nr);
-                        for (int bi = 0; bi < blocks; bi++)
+                        int first = gb * MR, run = Math.Min(blocks * MR, P - first);
+                        Transpose.Copy(channels, run, tiles, 1, nr, yg + (long)jp * nr * P + first, P);
+                        if (bias == null && !relu && residual == null) continue;
+                        // the epilogue on each channel's run of these pixels, contiguous and still in L1: vector passes, not per element
+                        for (int j = 0; j < channels; j++)
                         {
-                            int p0 = (gb + bi) * MR, pixels = Math.Min(MR, P - p0);
-                            T* yt = yg + (long)jp * nr * P + p0;
-                            T* tile = tiles + bi * MR * nr;
-                            if (bias == null && !relu && residual == null)
-                                for (int j = 0; j < channels; j++)
-                                    for (int i = 0; i < pixels; i++)
-                                        yt[(long)j * P + i] = tile[i * nr + j];
-                            else
-                            {
-                                T* rt = residual == null ? null : residual + (yt - y);
-                                for (int j = 0; j < channels; j++)
-                                {
-                                    int k = gr * g.Kg + jp * nr + j;
-                                    for (int i = 0; i < pixels; i++)
-                                        yt[(long)j * P + i] = Epilogue.Value(tile[i * nr + j], bias, k, rt == null ? null : rt + (long)j * P + i, relu);
-                                }
-                            }
+                            long at = (long)(jp * nr + j) * P + first;
+                            Epilogue.Row(yg + at, run, bias, gr * g.Kg + jp * nr + j, residual == null ? null : residual + (yg - y) + at, relu);
                         }
                     }
                 }

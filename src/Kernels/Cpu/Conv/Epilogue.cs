@@ -5,31 +5,12 @@ namespace Engine.Kernels;
 
 /// <summary>
 /// A convolution's epilogue on the CPU (<see cref="ConvEpilogue"/>): y = max((y + bias[k]) + residual, 0). <see cref="DirectConv"/>
-/// applies <see cref="Value"/> as it stores each tile; the other algorithms run <see cref="Apply"/> over the output
+/// applies <see cref="Row"/> to each channel's run of pixels just stored (in L1); the other algorithms run <see cref="Apply"/> over the output
 /// planes after their product, one pass for bias and ReLU together. Either way y + bias rounds once and ReLU is
 /// max(·, 0), as the separate ops compute them.
 /// </summary>
 internal static unsafe class Epilogue
 {
-    /// <summary>(v + bias[k]) + *residual (each where given), then max(·, 0) when <paramref name="relu"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Value<T>(T v, T* bias, int k, T* residual, bool relu) where T : unmanaged
-    {
-        if (typeof(T) == typeof(float))
-        {
-            float f = Unsafe.As<T, float>(ref v);
-            if (bias != null) f += ((float*)bias)[k];
-            if (residual != null) f += *(float*)residual;
-            if (relu) f = MathF.Max(f, 0f);
-            return Unsafe.As<float, T>(ref f);
-        }
-        double d = Unsafe.As<T, double>(ref v);
-        if (bias != null) d += ((double*)bias)[k];
-        if (residual != null) d += *(double*)residual;
-        if (relu) d = Math.Max(d, 0.0);
-        return Unsafe.As<double, T>(ref d);
-    }
-
     /// <summary>The epilogue over every [OH·OW] output plane of y, planes spread over threads.</summary>
     public static void Apply<T>(Conv2dGeometry g, T* y, T* bias, T* residual, bool relu) where T : unmanaged
     {
@@ -47,6 +28,13 @@ internal static unsafe class Epilogue
                 else Plane(new Span<double>(p, P), (double*)pb, plane % g.K, (double*)r, relu);
             }
         });
+    }
+
+    /// <summary>The epilogue on <paramref name="length"/> contiguous outputs of channel <paramref name="k"/> (and the residual at the same places).</summary>
+    public static void Row<T>(T* y, int length, T* bias, int k, T* residual, bool relu) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) Plane(new Span<float>(y, length), (float*)bias, k, (float*)residual, relu);
+        else Plane(new Span<double>(y, length), (double*)bias, k, (double*)residual, relu);
     }
 
     private static void Plane<T>(Span<T> y, T* bias, int k, T* residual, bool relu) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
