@@ -37,6 +37,8 @@ public abstract class ConvTests
         new(2, 4, 4, 4, 128, 3, 3, 2, 1, 1, 2),                                 // two groups of 64 channels on tiny maps: wide direct, not small maps
         new(32, 4, 4, 4, 4, 3, 3, 1, 1, 1, 1),                                  // 512 output pixels of tiny maps: the input gradient as a transposed small-maps convolution
         new(2, 16, 16, 16, 8, 3, 3, 1, 1, 1, 1),                                // 512 output pixels, 16 input channels: the input gradient through the transposed direct kernel
+        new(7, 32, 4, 4, 72, 3, 3, 1, 1, 1, 1),                                 // tiny maps, 32 channels: the batched direct kernel skipping the padding; 7 images, a partial block per class
+        new(3, 64, 5, 5, 16, 3, 3, 2, 1, 1, 2),                                 // the same strided and grouped, one-vector panels, windows cut on both sides
     ];
 
     public static TheoryData<int, DType> CaseIndices()
@@ -155,7 +157,7 @@ public abstract class ConvTests
         bool avx = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated;   // Direct needs it; the rest run everywhere
         var serves = new Dictionary<ConvDirection, Conv2dAlgorithm[]>
         {
-            [ConvDirection.Forward] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.WholePlane],
+            [ConvDirection.Forward] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.WholePlane, Conv2dAlgorithm.DirectBatch],
             [ConvDirection.BackwardInput] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.TransposedSmallMaps, Conv2dAlgorithm.TransposedDirect],
             [ConvDirection.BackwardWeight] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps],
         };
@@ -163,7 +165,7 @@ public abstract class ConvTests
         {
             foreach (var algorithm in Enum.GetValues<Conv2dAlgorithm>())
             {
-                bool expected = algorithms.Contains(algorithm) && (avx || algorithm is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect));
+                bool expected = algorithms.Contains(algorithm) && (avx || algorithm is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch));
                 int applies = Cases.Count(c => Conv2dAlgorithms.Applies(algorithm, Geometry(c), direction));
                 Assert.True(expected == applies > 0, $"{algorithm} {direction}: applies to {applies} cases");
             }
@@ -171,7 +173,7 @@ public abstract class ConvTests
             var chosen = Cases.Select(c => Conv2dAlgorithms.Choose(Geometry(c), direction)).ToHashSet();
             var expectChosen = algorithms.Where(a => avx
                 ? !(direction == ConvDirection.BackwardWeight && a is Conv2dAlgorithm.Im2Col or Conv2dAlgorithm.Pointwise)
-                : a is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect));
+                : a is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch));
             Assert.True(expectChosen.All(chosen.Contains), $"{direction}: chosen {string.Join(", ", chosen)}");
         }
     }

@@ -25,7 +25,7 @@ namespace Engine.Kernels;
 internal static unsafe class PackedWeights
 {
     /// <summary>Which kernel's layout an entry holds.</summary>
-    internal enum Form { GemmA, DirectConv }
+    internal enum Form { GemmA, DirectConv, DirectBatchConv }
 
     /// <summary>What an entry packs: the source's address and everything that shapes the packed bytes.</summary>
     internal readonly record struct Key(nint Address, Form Form, int Rows, int Cols, long RowStride, long ColStride, int Variant, int ElementSize);

@@ -121,6 +121,11 @@ internal static unsafe class DirectConv
     /// <summary>Elements per slice of a weight panel: 128 taps × 16 floats (8 KiB); the 512-bit kernel takes 64 taps × 64 floats.</summary>
     private const int SliceElements = 2048;
 
+    /// <summary>Taps per slice of a weight panel of width <paramref name="nr"/>: the kernel calls of a group of pixel blocks all read it from L1.</summary>
+    // the 512-bit kernel's 64-channel panels: 64 taps per slice (16 KiB), 5 % faster than 32 at 8 × 64 ch × 56² and ResNet18's stages
+    internal static int SliceTaps<T>(int nr) where T : unmanaged =>
+        nr == 4 * Vector512<T>.Count ? 64 : SliceElements * sizeof(float) / sizeof(T) / nr;
+
     /// <summary>
     /// Forward with the 512-bit kernel (float32 panels of 64 channels) against <see cref="SmallMapsConv"/> on tiny maps: the direct kernel
     /// wins down to 8 output pixels, and below that while the batched product would have fewer than 128 columns (docs/engine-core.md).
@@ -146,7 +151,7 @@ internal static unsafe class DirectConv
 
     /// <summary>The micro-kernel of panel width <paramref name="nr"/>: 6 pixel (or tap) rows × nr channels, B's rows nr apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel<T>(int nr, int kc, T** rows, TapOffsets taps, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
+    internal static void Kernel<T>(int nr, int kc, T** rows, TapOffsets taps, T* b, T* c, long ldc, bool overwrite) where T : unmanaged
     {
         if (nr == Vector256<T>.Count) Gemm.KernelRows256x1(kc, rows, taps, b, nr, c, ldc, overwrite);
         else if (nr == 2 * Vector256<T>.Count) Gemm.KernelRows256(kc, rows, taps, b, nr, c, ldc, overwrite);
@@ -158,8 +163,7 @@ internal static unsafe class DirectConv
         int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
-        // the 512-bit kernel's 64-channel panels: 64 taps per slice (16 KiB), 5 % faster than 32 at 8 × 64 ch × 56² and ResNet18's stages
-        int taps = nr == 4 * Vector512<T>.Count ? 64 : SliceElements * sizeof(float) / sizeof(T) / nr;
+        int taps = SliceTaps<T>(nr);
         int slices = (Q + taps - 1) / taps, kStep = (Q + slices - 1) / slices;
         T* tiles = stackalloc T[GroupBlocks * MR * nr];
         T** bases = stackalloc T*[GroupBlocks * MR];

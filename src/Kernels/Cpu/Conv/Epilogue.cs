@@ -5,12 +5,32 @@ namespace Engine.Kernels;
 
 /// <summary>
 /// A convolution's epilogue on the CPU (<see cref="ConvEpilogue"/>): y = max((y + bias[k]) + residual, 0). <see cref="DirectConv"/>
-/// applies <see cref="Row"/> to each channel's run of pixels just stored (in L1); the other algorithms run <see cref="Apply"/> over the output
+/// applies <see cref="Row"/> to each channel's run of pixels just stored (in L1); <see cref="DirectBatchConv"/> applies <see cref="Value"/> to each output
+/// it scatters; the other algorithms run <see cref="Apply"/> over the output
 /// planes after their product, one pass for bias and ReLU together. Either way y + bias rounds once and ReLU is
 /// max(·, 0), as the separate ops compute them.
 /// </summary>
 internal static unsafe class Epilogue
 {
+    /// <summary>(v + bias[k]) + *residual (each where given), then max(·, 0) when <paramref name="relu"/>: one output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Value<T>(T v, T* bias, int k, T* residual, bool relu) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float f = Unsafe.As<T, float>(ref v);
+            if (bias != null) f += ((float*)bias)[k];
+            if (residual != null) f += *(float*)residual;
+            if (relu) f = MathF.Max(f, 0f);
+            return Unsafe.As<float, T>(ref f);
+        }
+        double d = Unsafe.As<T, double>(ref v);
+        if (bias != null) d += ((double*)bias)[k];
+        if (residual != null) d += *(double*)residual;
+        if (relu) d = Math.Max(d, 0.0);
+        return Unsafe.As<double, T>(ref d);
+    }
+
     /// <summary>The epilogue over every [OH·OW] output plane of y, planes spread over threads.</summary>
     public static void Apply<T>(Conv2dGeometry g, T* y, T* bias, T* residual, bool relu) where T : unmanaged
     {

@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Engine.Kernels;
+
+/// <summary>
+/// Convolution forward by <see cref="DirectConv"/>'s register-blocked kernel, with two differences: its six-pixel
+/// blocks are taken across the whole batch, and taps that fall in the padding are never computed. No padded copy
+/// is made: each pixel's base pointer is its window's corner in the unpadded image, and a block only runs the
+/// taps that lie inside the image for all six of its pixels.
+/// </summary>
+/// <remarks>
+/// <para>Which window rows (r) lie inside the image depends on the output row only, which columns (s) on the output column
+/// only: the output pixels fall into classes by those two ranges (one interior class, and one per kind of border). Pixels
+/// are grouped into blocks within a class, so a block's six pixels share one set of valid taps. The weights are packed
+/// tap-major, q = (r·S + s)·C/g + c, so a class's valid taps are one contiguous run per window row: a few long kernel calls,
+/// not one per channel.</para>
+/// <para>What this saves is the share of the arithmetic that multiplies padding: a 3×3 window with padding 1 on a 2×2 map
+/// has 4 of its 9 taps inside (ResNet18's last stage at 64×64 inputs), 10 of 12 row-taps on a 4×4 map (69 % of the taps
+/// in all), 22 of 24 on 8×8 (84 %). Outputs are scattered to their channel planes one element at a time with the epilogue
+/// (bias, residual, ReLU) applied as they go, a small cost beside at least C/g taps per output.</para>
+/// </remarks>
+internal static unsafe class DirectBatchConv
+{
+    private const int MR = 6;
+
+    /// <summary>Blocks whose tiles are computed together, so each slice of a weight panel is read from L1 by all of them.</summary>
+    private const int ChunkBlocks = 32;
+
+    /// <summary>Where 256-bit vectors are accelerated, and an image's offsets fit the kernel's 32-bit tap table.</summary>
+    public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && (long)g.C * g.H * g.W < int.MaxValue;
+
+    /// <summary>
+    /// At least a sixth of the window's taps fall in the padding (a padded 3×3 on maps of 7×7 and smaller) and each window row
+    /// has at least 64 taps inside: there skipping the padding beat <see cref="DirectConv"/> (2×2 maps 2.3×, 4×4 1.3×, 7×7
+    /// 1.15×); at 8×8 the two tie, and on larger maps the tap-major order's wider reach into the image per slice of weights
+    /// costs more than the padding saves (16×16 at 64 channels: 0.57×); docs/engine-core.md.
+    /// </summary>
+    public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.S >= 64 && ValidShare(g) <= 0.83;
+
+    /// <summary>The share of (output pixel, window tap) pairs whose tap lies inside the image.</summary>
+    internal static double ValidShare(Conv2dGeometry g)
+    {
+        static long Inside(int outputs, int kernel, int stride, int pad, int dilation, int size)
+        {
+            long inside = 0;
+            for (int o = 0; o < outputs; o++)
+                for (int k = 0; k < kernel; k++)
+                    if ((uint)(o * stride - pad + k * dilation) < (uint)size) inside++;
+            return inside;
+        }
+        double rows = Inside(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H), cols = Inside(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+        return rows * cols / ((double)g.OH * g.R * g.OW * g.S);
+    }
+
+    /// <summary>y = x ⋆ w with the epilogue (see <see cref="Epilogue.Value"/>) applied to each output as it is stored.</summary>
+    public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null, long ws = 0) where T : unmanaged
+    {
+        int nr = DirectConv.PanelWidth<T>(g);
+        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW, HW = g.H * g.W;
+        int panels = (g.Kg + nr - 1) / nr;
+        var packer = new WeightPacker<T>(g, w, nr, panels);
+        long packedBytes = (long)g.Groups * panels * Q * nr * sizeof(T);
+        T* packed = (T*)PackedWeights.Get(new PackedWeights.Key((nint)w, PackedWeights.Form.DirectBatchConv, g.K, Q, g.Groups, g.R * g.S, nr, sizeof(T)),
+            ws, packedBytes, packer, out var keep);
+        if (packed == null)
+        {
+            packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, packedBytes);
+            packer.Pack(packed);
+        }
+        var offsets = new int[Q];
+        for (int r = 0, q = 0; r < g.R; r++)
+            for (int s = 0; s < g.S; s++)
+                for (int c = 0; c < g.Cg; c++, q++)
+                    offsets[q] = c * HW + r * g.DilationH * g.W + s * g.DilationW;
+        var blocks = Blocks.Of(g);
+        int chunks = (blocks.Count + ChunkBlocks - 1) / ChunkBlocks;
+        int perChunk = (blocks.Count + chunks - 1) / chunks;
+        int taps = DirectConv.SliceTaps<T>(nr);
+        nint px = (nint)x, py = (nint)y, ppk = (nint)packed, pbias = (nint)bias, pres = (nint)residual;
+        // items: (group, chunk, panel), panels innermost, so two threads read the same chunk's pixels at once
+        WorkerPool.Run(g.Groups * chunks * panels, item =>
+        {
+            int jp = item % panels, chunk = item / panels % chunks, gr = item / panels / chunks;
+            int b0 = chunk * perChunk, b1 = Math.Min(blocks.Count, b0 + perChunk);
+            Chunk(g, blocks, b0, b1, (T*)px + (long)gr * g.Cg * HW, (T*)ppk + ((long)gr * panels + jp) * Q * nr, offsets, taps, nr,
+                gr * g.Kg + jp * nr, Math.Min(nr, g.Kg - jp * nr), (T*)py, (T*)pbias, (T*)pres, relu);
+        });
+        GC.KeepAlive(keep);
+    }
+
+    /// <summary>Blocks b0..b1 against one weight panel (output channels k0..k0+channels), stored with the epilogue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk<T>(Conv2dGeometry g, Blocks blocks, int b0, int b1, T* x, T* panel, int[] offsets, int taps, int nr,
+        int k0, int channels, T* y, T* bias, T* residual, bool relu) where T : unmanaged
+    {
+        int count = b1 - b0, P = g.OH * g.OW, rowTaps = g.S * g.Cg;
+        T* tiles = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)ChunkBlocks * MR * nr * sizeof(T));
+        T** bases = stackalloc T*[ChunkBlocks * MR];
+        bool* written = stackalloc bool[ChunkBlocks];
+        for (int bi = 0; bi < count; bi++)
+        {
+            written[bi] = false;
+            for (int i = 0; i < MR; i++) bases[bi * MR + i] = x + blocks.Source[(b0 + bi) * MR + i];
+        }
+        fixed (int* off = offsets)
+            for (int r = 0; r < g.R; r++)
+            {
+                int rowStart = r * rowTaps;
+                for (int q0 = rowStart; q0 < rowStart + rowTaps; q0 += taps)
+                {
+                    int q1 = Math.Min(q0 + taps, rowStart + rowTaps);
+                    for (int bi = 0; bi < count; bi++)
+                    {
+                        var v = blocks.Valid[b0 + bi];
+                        if (r < v.RLo || r >= v.RHi) continue;
+                        int lo = Math.Max(q0, rowStart + v.SLo * g.Cg), hi = Math.Min(q1, rowStart + v.SHi * g.Cg);
+                        if (lo >= hi) continue;
+                        DirectConv.Kernel(nr, hi - lo, bases + bi * MR, new TapOffsets(off + lo), panel + (long)lo * nr, tiles + bi * MR * nr, nr, overwrite: !written[bi]);
+                        written[bi] = true;
+                    }
+                }
+            }
+        for (int bi = 0; bi < count; bi++)
+        {
+            T* tile = tiles + bi * MR * nr;
+            if (!written[bi]) new Span<T>(tile, MR * nr).Clear();   // every tap of these windows in the padding
+            for (int i = 0; i < MR; i++)
+            {
+                long at = blocks.Target[(b0 + bi) * MR + i];
+                if (at < 0) continue;   // a lane repeating the block's last pixel
+                T* yo = y + at + (long)k0 * P;
+                T* ro = residual == null ? null : residual + at + (long)k0 * P;
+                for (int j = 0; j < channels; j++)
+                    yo[(long)j * P] = Epilogue.Value(tile[i * nr + j], bias, k0 + j, ro == null ? null : ro + (long)j * P, relu);
+            }
+        }
+    }
+
+    /// <summary>The window rows [RLo, RHi) and columns [SLo, SHi) inside the image for every pixel of a block.</summary>
+    private readonly record struct ValidTaps(int RLo, int RHi, int SLo, int SHi);
+
+    /// <summary>
+    /// The output pixels in blocks of six: by class (valid rows × valid columns), then image, then position. Source: each lane's
+    /// window corner, x offset from the image's group-0 start (negative where the window starts in the padding); Target: the
+    /// lane's output offset n·K·P + p for channel 0, −1 for a lane that repeats the block's last pixel.
+    /// </summary>
+    private sealed class Blocks
+    {
+        public readonly List<long> Source = [];
+        public readonly List<long> Target = [];
+        public readonly List<ValidTaps> Valid = [];
+
+        public int Count => Valid.Count;
+
+        public static Blocks Of(Conv2dGeometry g)
+        {
+            var rows = Ranges(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
+            var cols = Ranges(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+            var blocks = new Blocks();
+            long image = (long)g.C * g.H * g.W, outImage = (long)g.K * g.OH * g.OW;
+            var pixels = new List<(long Source, long Target)>();
+            foreach (var (rLo, rHi, ohs) in rows)
+                foreach (var (sLo, sHi, ows) in cols)
+                {
+                    pixels.Clear();
+                    for (int n = 0; n < g.N; n++)
+                        foreach (int oh in ohs)
+                            foreach (int ow in ows)
+                                pixels.Add((n * image + (long)(oh * g.StrideH - g.PadTop) * g.W + (ow * g.StrideW - g.PadLeft),
+                                    n * outImage + (long)oh * g.OW + ow));
+                    for (int p0 = 0; p0 < pixels.Count; p0 += MR)
+                    {
+                        for (int i = 0; i < MR; i++)
+                        {
+                            int p = Math.Min(p0 + i, pixels.Count - 1);
+                            blocks.Source.Add(pixels[p].Source);
+                            blocks.Target.Add(p0 + i < pixels.Count ? pixels[p].Target : -1);
+                        }
+                        blocks.Valid.Add(new ValidTaps(rLo, rHi, sLo, sHi));
+                    }
+                }
+            return blocks;
+        }
+
+        /// <summary>Output rows (or columns) grouped by the range of window taps [lo, hi) inside the input, in order of first appearance.</summary>
+        private static List<(int Lo, int Hi, List<int> Outputs)> Ranges(int outputs, int kernel, int stride, int pad, int dilation, int size)
+        {
+            var ranges = new List<(int Lo, int Hi, List<int> Outputs)>();
+            for (int o = 0; o < outputs; o++)
+            {
+                int start = o * stride - pad, lo = 0, hi = kernel;
+                while (lo < kernel && start + lo * dilation < 0) lo++;
+                while (hi > lo && start + (hi - 1) * dilation >= size) hi--;
+                int at = ranges.FindIndex(e => e.Lo == lo && e.Hi == hi);
+                if (at < 0) ranges.Add((lo, hi, [o]));
+                else ranges[at].Outputs.Add(o);
+            }
+            return ranges;
+        }
+    }
+
+    /// <summary>The weights tap-major, for <see cref="PackedWeights"/>: panel[g][jp][(r·S + s)·C/g + c][j] = w[g·Kg + jp·nr + j, c, r, s], zero past the group's channels.</summary>
+    private readonly struct WeightPacker<T>(Conv2dGeometry g, T* w, int nr, int panels) : PackedWeights.IPacker where T : unmanaged
+    {
+        public void Pack(void* destination) => PackWeights(g, w, (T*)destination, nr, panels);
+    }
+
+    private static void PackWeights<T>(Conv2dGeometry g, T* w, T* destination, int nr, int panels) where T : unmanaged
+    {
+        int Q = g.Cg * g.R * g.S, RS = g.R * g.S, Kg = g.Kg, Cg = g.Cg, count = g.Groups * panels;
+        nint pw = (nint)w, pd = (nint)destination;
+        int parts = (long)count * Q * nr >= 1 << 16 ? Math.Min(count, 4 * WorkerPool.Threads) : 1;
+        WorkerPool.Run(parts, t =>
+        {
+            for (int i = count * t / parts; i < count * (t + 1) / parts; i++)
+            {
+                int gr = i / panels, k0 = i % panels * nr, rows = Math.Min(nr, Kg - k0);
+                T* panel = (T*)pd + (long)i * Q * nr;
+                // tap order (c, r, s) first, by register transposes (as DirectConv packs), then whole rows moved to (r, s, c)
+                T* temp = (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (long)Q * nr * sizeof(T));
+                Transpose.Copy(Q, rows, (T*)pw + (long)(gr * Kg + k0) * Q, 1, Q, temp, nr);
+                for (int c = 0; c < Cg; c++)
+                    for (int rs = 0; rs < RS; rs++)
+                        new ReadOnlySpan<T>(temp + ((long)c * RS + rs) * nr, rows).CopyTo(new Span<T>(panel + ((long)rs * Cg + c) * nr, rows));
+                if (rows < nr)
+                    for (int q = 0; q < Q; q++) new Span<T>(panel + (long)q * nr + rows, nr - rows).Clear();
+            }
+        });
+    }
+}
