@@ -27,6 +27,7 @@ public abstract class Function
     private Variable? _result;
     private bool _released;
     private bool _applied;
+    private bool _recorded;
     [ThreadStatic] private static int t_inBackward;
 
     /// <summary>The op's name in messages and graph dumps (the class name by default).</summary>
@@ -66,6 +67,9 @@ public abstract class Function
 
     /// <summary>The element type of input <paramref name="i"/>.</summary>
     protected DType InputDType(int i) => _inputs[i].Data.DType;
+
+    /// <summary>Whether this call is linked into the graph (an input needs a gradient and gradients are recorded): when not, Forward need keep nothing for Backward.</summary>
+    protected bool Recorded => _recorded;
 
     /// <summary>Whether input <paramref name="i"/> needs a gradient (skip computing it otherwise).</summary>
     protected bool NeedsGrad(int i) => _inputs[i].RequiresGrad;
@@ -147,6 +151,7 @@ public abstract class Function
             record |= inputs[i].RequiresGrad;
         }
         record &= GradMode.IsEnabled;
+        _recorded = record;
         if (GradMode.IsAnomalyDetectionEnabled) CallSite = FindCallSite();
         var data = Forward(tensors);
         _output = data;

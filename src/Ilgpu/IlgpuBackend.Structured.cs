@@ -205,10 +205,11 @@ public sealed partial class IlgpuBackend
         int n = Elements("MaxPool2d", (long)g.N * g.C * g.OH * g.OW);
         if (n == 0) return;
         var s = PoolShape.Of(g);
+        var at = indices.Buffer is null ? ArrayView<long>.Empty : Sub<long>(indices);   // empty: values only, the kernel writes no index
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), Sub<long>(indices), s);
+            Launch<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), at, s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), Sub<long>(indices), s);
+            Launch<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), at, s);
         else throw Unsupported("MaxPool2d", dtype);
     }
 

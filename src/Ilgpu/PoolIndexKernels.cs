@@ -84,7 +84,7 @@ public static class PoolIndexKernels
             }
         }
         y[i] = best;
-        indices[i] = at;
+        if (indices.Length > 0) indices[i] = at;
     }
 
     /// <summary>dx[h, w] = Σ dy over the outputs whose recorded maximum is (h, w), in window order.</summary>

@@ -83,7 +83,10 @@ public interface IBackend
     /// <summary>dw = ∂L/∂w from x and dy (dw is overwritten); contiguous operands.</summary>
     void Conv2dBackwardWeight(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView dy, in BufferView dw);
 
-    /// <summary>Max pooling; also writes the Int64 flat index (within the H×W plane) of each maximum.</summary>
+    /// <summary>
+    /// Max pooling; also writes the Int64 flat index (within the H×W plane) of each maximum, unless <paramref name="indices"/>
+    /// is <c>default</c> (no buffer): then only the values are wanted.
+    /// </summary>
     void MaxPool2dForward(DType dtype, Pool2dGeometry g, in BufferView x, in BufferView y, in BufferView indices);
 
     /// <summary>dx (overwritten) from dy and the indices of the forward pass.</summary>

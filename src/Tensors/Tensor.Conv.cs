@@ -154,9 +154,13 @@ public sealed partial class Tensor
     /// <summary>2-D max pooling.</summary>
     public Tensor MaxPool2d(Pool2dOptions options)
     {
-        var (values, indices) = MaxPool2dWithIndices(options);
-        indices.Dispose();
-        return values;
+        const string op = "MaxPool2d";
+        CheckPoolInput(op);
+        var g = PoolGeometry(op, options, _shape);
+        using var x = Contiguous();
+        var y = Empty(g.OutputShape, DType, Device);
+        if (y.Numel > 0) Backend.MaxPool2dForward(DType, g, x.BufferView(op), y.BufferView(op), default);   // values only
+        return y;
     }
 
     /// <summary>2-D max pooling that also returns, per output, the Int64 flat index (within its H×W plane) of the maximum.</summary>

@@ -78,6 +78,7 @@ public abstract class PoolTests
                     }
         var (values, indices) = x.MaxPool2dWithIndices(o);
         Check.Equal(max, values, $"max {index}");
+        Check.Equal(max, x.MaxPool2d(o), $"max, values only {index}");
         Check.Equal(avg, x.AvgPool2d(o), $"avg {index}");
         Check.Equal(dmax, Tensor.MaxPool2dBackward(dy, indices, [n, c, h, w], o), $"max backward {index}");
         Check.Equal(davg, Tensor.AvgPool2dBackward(dy, [n, c, h, w], o), $"avg backward {index}");
@@ -120,5 +121,35 @@ public sealed class CpuPoolTests : PoolTests
         var a = v64.ToArray<double>();
         var b = v32.To(DType.Float64).ToArray<double>();
         return a.Zip(b).All(p => p.First.Equals(p.Second)) && i64.ToArray<long>().SequenceEqual(i32.ToArray<long>());
+    }
+
+    /// <summary>
+    /// Max pooling without indices (inference: <see cref="Tensor.MaxPool2d(Pool2dOptions)"/>, or no gradient recorded) runs
+    /// its own vector passes, rows first; on the same data as above (ties, NaN, −∞, windows cut by padding) its values equal
+    /// those of the pooling with indices, in either element type.
+    /// </summary>
+    [Property(MaxTest = 80)]
+    public bool Max_pooling_without_indices_gives_the_same_values(int seed)
+    {
+        var rng = new Random(seed);
+        int kh = rng.Next(1, 5), kw = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
+        int dh = rng.Next(1, 3), dw = rng.Next(1, 3);
+        int h = rng.Next(dh * (kh - 1) + 1, 20), w = rng.Next(dw * (kw - 1) + 1, 48);
+        var pad = new Padding2d(rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2), rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2));
+        var o = new Pool2dOptions(new Size2d(kh, kw)) { Stride = new Size2d(sh, sw), Dilation = new Size2d(dh, dw), Padding = pad, CeilMode = rng.Next(2) == 0 };
+        var values = new double[2 * 3 * h * w];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = rng.Next(50) switch { 0 => double.NaN, 1 => double.NegativeInfinity, var k => k % 5 };
+        using var scope = Tensor.Scope();
+        foreach (var x in new[] { Tensor.FromArray(values, 2, 3, h, w), Tensor.FromArray(values, 2, 3, h, w).To(DType.Float32) })
+        {
+            var withIndices = x.MaxPool2dWithIndices(o).Values.To(DType.Float64).ToArray<double>();
+            Variable pooled;
+            using (GradMode.NoGrad()) pooled = new Variable(x, requiresGrad: true).MaxPool2d(o);
+            if (!withIndices.SequenceEqual(x.MaxPool2d(o).To(DType.Float64).ToArray<double>())
+                || !withIndices.SequenceEqual(pooled.Data.To(DType.Float64).ToArray<double>()))
+                return false;
+        }
+        return true;
     }
 }

@@ -12,6 +12,7 @@ internal sealed class MaxPool2d(Pool2dOptions options) : UnaryFunction
 {
     protected override Tensor Forward(Tensor x)
     {
+        if (!Recorded) return x.MaxPool2d(options);   // no backward: the values alone
         var (y, indices) = x.MaxPool2dWithIndices(options);
         Keep(indices);
         return y;

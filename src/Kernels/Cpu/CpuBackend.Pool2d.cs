@@ -24,8 +24,9 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public void MaxPool2dForward(DType dtype, Pool2dGeometry g, in BufferView x, in BufferView y, in BufferView indices)
     {
-        if (dtype == DType.Float32) MaxPoolForward<float>(g, Addr<float>(x), Addr<float>(y), Addr<long>(indices));
-        else if (dtype == DType.Float64) MaxPoolForward<double>(g, Addr<double>(x), Addr<double>(y), Addr<long>(indices));
+        nint at = indices.Buffer is null ? 0 : Addr<long>(indices);   // 0: values only
+        if (dtype == DType.Float32) MaxPoolForward<float>(g, Addr<float>(x), Addr<float>(y), at);
+        else if (dtype == DType.Float64) MaxPoolForward<double>(g, Addr<double>(x), Addr<double>(y), at);
         else throw Unsupported("MaxPool2d", dtype);
     }
 
@@ -37,6 +38,19 @@ public sealed unsafe partial class CpuBackend
         int owLo = Im2ColConv.ValidRange(OW, g.StrideW, -g.PadLeft, g.W).Lo, owHi = Im2ColConv.ValidRange(OW, g.StrideW, (g.KW - 1) * g.DilationW - g.PadLeft, g.W).Hi;
         // float32 rows whose window rows all lie inside the plane go through MaxPoolRowVector when it has a full vector of work
         bool vectorRows = typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated && (owHi - owLo) * g.StrideW + 1 >= Vector256<float>.Count;
+        if (pi == 0 && typeof(T) == typeof(float) && Vector256.IsHardwareAccelerated)
+        {
+            // values only (no indices wanted): a vertical then a horizontal vector pass per output row
+            ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
+            {
+                float* rowMax = stackalloc float[g.W];
+                float* dense = stackalloc float[g.W + Vector256<float>.Count];
+                for (int oh = 0; oh < OH; oh++)
+                    MaxPoolValuesRow(g, (float*)px + pl * HW, oh, owLo, owHi, rowMax, dense, (float*)py + pl * OH * OW + oh * OW);
+            });
+            return;
+        }
+        vectorRows &= pi != 0;
         ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
         {
             T* x = (T*)px + pl * HW;
@@ -90,10 +104,79 @@ public sealed unsafe partial class CpuBackend
                             }
                         }
                     y[oh * OW + ow] = best;
-                    idx[oh * OW + ow] = at;
+                    if (pi != 0) idx[oh * OW + ow] = at;
                 }
             }
         });
+    }
+
+    /// <summary>v where v &gt; m or v is NaN, unless m is NaN: a maximum that keeps the first NaN it meets.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Larger(Vector256<float> v, Vector256<float> m) =>
+        Vector256.ConditionalSelect(~Vector256.LessThanOrEqual(v, m) & Vector256.Equals(m, m), v, m);
+
+    /// <summary>
+    /// Max pooling of output row <paramref name="oh"/> without indices: the maximum over the window's rows inside the plane for
+    /// every input column (a vector pass), then over each window's columns (a vector pass over the interior columns owLo..owHi,
+    /// plain loops at the edges). A window with no tap inside gives 0, as with indices.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxPoolValuesRow(Pool2dGeometry g, float* x, int oh, int owLo, int owHi, float* rowMax, float* dense, float* y)
+    {
+        int n = Vector256<float>.Count, W = g.W;
+        int h0 = oh * g.StrideH - g.PadTop, i0 = 0, i1 = g.KH;
+        while (i0 < i1 && h0 + i0 * g.DilationH < 0) i0++;
+        while (i1 > i0 && h0 + (i1 - 1) * g.DilationH >= g.H) i1--;
+        if (i0 == i1)
+        {
+            new Span<float>(y, g.OW).Clear();
+            return;
+        }
+        int w = 0;
+        for (; w + n <= W; w += n)
+        {
+            var m = Vector256.Load(x + (h0 + i0 * g.DilationH) * W + w);
+            for (int i = i0 + 1; i < i1; i++) m = Larger(Vector256.Load(x + (h0 + i * g.DilationH) * W + w), m);
+            m.Store(rowMax + w);
+        }
+        for (; w < W; w++)
+        {
+            float m = x[(h0 + i0 * g.DilationH) * W + w];
+            for (int i = i0 + 1; i < i1; i++)
+            {
+                float v = x[(h0 + i * g.DilationH) * W + w];
+                if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) m = v;
+            }
+            rowMax[w] = m;
+        }
+        int wStart = owLo * g.StrideW - g.PadLeft, length = owHi >= owLo ? (owHi - owLo) * g.StrideW + 1 : 0;
+        if (length >= n)
+        {
+            for (int d = 0; ; d += n)
+            {
+                if (d + n > length) d = length - n;   // the last vector overlaps the one before: recomputed from rowMax, harmless
+                var m = Vector256.Load(rowMax + wStart + d);
+                for (int j = 1; j < g.KW; j++) m = Larger(Vector256.Load(rowMax + wStart + d + j * g.DilationW), m);
+                m.Store(dense + d);
+                if (d + n >= length) break;
+            }
+            for (int ow = owLo; ow <= owHi; ow++) y[ow] = dense[(ow - owLo) * g.StrideW];
+        }
+        for (int ow = 0; ow < g.OW; ow++)
+        {
+            if (length >= n && ow >= owLo && ow <= owHi) continue;
+            int w0 = ow * g.StrideW - g.PadLeft;
+            float best = 0;
+            bool found = false;
+            for (int j = 0; j < g.KW; j++)
+            {
+                int iw = w0 + j * g.DilationW;
+                if ((uint)iw >= (uint)W) continue;
+                float v = rowMax[iw];
+                if (!found || v > best || (float.IsNaN(v) && !float.IsNaN(best))) { best = v; found = true; }
+            }
+            y[ow] = best;
+        }
     }
 
     /// <summary>

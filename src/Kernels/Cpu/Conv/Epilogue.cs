@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Engine.Kernels;
 
@@ -50,11 +51,27 @@ internal static unsafe class Epilogue
         });
     }
 
-    /// <summary>The epilogue on <paramref name="length"/> contiguous outputs of channel <paramref name="k"/> (and the residual at the same places).</summary>
+    /// <summary>
+    /// The epilogue on <paramref name="length"/> contiguous outputs of channel <paramref name="k"/> (and the residual at the
+    /// same places), in one vector pass: ((y + bias) + residual), then y where y &gt; 0 or NaN, else +0 (max(y, 0) as ReLU computes it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row<T>(T* y, int length, T* bias, int k, T* residual, bool relu) where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) Plane(new Span<float>(y, length), (float*)bias, k, (float*)residual, relu);
-        else Plane(new Span<double>(y, length), (double*)bias, k, (double*)residual, relu);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var b = bias == null ? Vector256<T>.Zero : Vector256.Create(bias[k]);
+            for (; i + Vector256<T>.Count <= length; i += Vector256<T>.Count)
+            {
+                var v = Vector256.Load(y + i);
+                if (bias != null) v += b;
+                if (residual != null) v += Vector256.Load(residual + i);
+                if (relu) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<T>.Zero) | ~Vector256.Equals(v, v), v, Vector256<T>.Zero);
+                v.Store(y + i);
+            }
+        }
+        for (; i < length; i++) y[i] = Value(y[i], bias, k, residual == null ? null : residual + i, relu);
     }
 
     private static void Plane<T>(Span<T> y, T* bias, int k, T* residual, bool relu) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
