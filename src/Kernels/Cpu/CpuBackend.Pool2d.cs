@@ -284,6 +284,24 @@ public sealed unsafe partial class CpuBackend
     private static void AvgPoolForward<T>(Pool2dGeometry g, nint px, nint py) where T : unmanaged, INumber<T>
     {
         int OH = g.OH, OW = g.OW, HW = g.H * g.W;
+        if (OH == 1 && OW == 1 && g.KH == g.H && g.KW == g.W && g.PadTop == 0 && g.PadLeft == 0 && g.DilationH == 1 && g.DilationW == 1)
+        {
+            // one window over each whole plane (a global average, as at the end of a ResNet): the plane's elements in order
+            long planes = (long)g.N * g.C;
+            T divisor = T.CreateTruncating(AvgDivisor(g, 0, 0));
+            int parts = planes * HW >= StridedLoop.ParallelThreshold ? (int)Math.Min(planes, WorkerPool.Threads) : 1;
+            WorkerPool.Run(parts, p =>
+            {
+                for (long pl = planes * p / parts; pl < planes * (p + 1) / parts; pl++)
+                {
+                    T* x = (T*)px + pl * HW;
+                    T sum = T.Zero;
+                    for (int i = 0; i < HW; i++) sum += x[i];
+                    ((T*)py)[pl] = sum / divisor;
+                }
+            });
+            return;
+        }
         ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
         {
             T* x = (T*)px + pl * HW;

@@ -91,6 +91,18 @@ public sealed unsafe partial class CpuBackend
         }
         int threads = plan.Outputs * plan.Count >= StridedLoop.ParallelThreshold ? WorkerPool.Threads : 1;
         int chunks = (int)Math.Min(plan.Outputs, threads);
+        if (nr == 1 && denseRows && nk == 1 && plan.KeptX[0] == plan.Count)
+        {
+            // the outputs' runs lie one after another (a mean over H·W per plane, over the last axis per row): a plain
+            // loop over them, as ReduceOne would reduce each, without the per-output offset arithmetic and call
+            long count = plan.Count, ky = plan.KeptY[0], outputs = plan.Outputs;
+            WorkerPool.Run(chunks, c =>
+            {
+                for (long o = outputs * c / chunks; o < outputs * (c + 1) / chunks; o++)
+                    ((T*)py)[o * ky] = TR.Dense((T*)px + o * count, count);
+            });
+            return;
+        }
         WorkerPool.Run(chunks, c =>
         {
             long o0 = plan.Outputs * c / chunks, o1 = plan.Outputs * (c + 1) / chunks;
