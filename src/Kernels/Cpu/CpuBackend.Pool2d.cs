@@ -123,13 +123,13 @@ public sealed unsafe partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPoolValuesRow(Pool2dGeometry g, float* x, int oh, int owLo, int owHi, float* rowMax, float* dense, float* y)
     {
-        int n = Vector256<float>.Count, W = g.W;
+        int n = Vector256<float>.Count, W = g.W, OW = g.OW;   // OW is computed on each read: read once
         int h0 = oh * g.StrideH - g.PadTop, i0 = 0, i1 = g.KH;
         while (i0 < i1 && h0 + i0 * g.DilationH < 0) i0++;
         while (i1 > i0 && h0 + (i1 - 1) * g.DilationH >= g.H) i1--;
         if (i0 == i1)
         {
-            new Span<float>(y, g.OW).Clear();
+            new Span<float>(y, OW).Clear();
             return;
         }
         int w = 0;
@@ -162,7 +162,7 @@ public sealed unsafe partial class CpuBackend
             }
             for (int ow = owLo; ow <= owHi; ow++) y[ow] = dense[(ow - owLo) * g.StrideW];
         }
-        for (int ow = 0; ow < g.OW; ow++)
+        for (int ow = 0; ow < OW; ow++)
         {
             if (length >= n && ow >= owLo && ow <= owHi) continue;
             int w0 = ow * g.StrideW - g.PadLeft;
