@@ -31,10 +31,10 @@ internal static unsafe class DirectBatchConv
     public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && (long)g.C * g.H * g.W < int.MaxValue;
 
     /// <summary>
-    /// At least a sixth of the window's taps fall in the padding (a padded 3×3 on maps of 7×7 and smaller) and each window row
-    /// has at least 64 taps inside: there skipping the padding beat <see cref="DirectConv"/> (2×2 maps 2.3×, 4×4 1.3×, 7×7
-    /// 1.15×); at 8×8 the two tie, and on larger maps the tap-major order's wider reach into the image per slice of weights
-    /// costs more than the padding saves (16×16 at 64 channels: 0.57×); docs/engine-core.md.
+    /// At least a sixth of the (pixel, tap) pairs fall in the padding (a padded 3×3 on maps of 7×7 and smaller) and each window
+    /// row has at least 64 taps inside: there skipping the padding beat <see cref="DirectConv"/> (2×2 maps 2.3×, 4×4 1.4×,
+    /// 7×7 1.1×). At 8×8 it won by 5 % alone but not inside ResNet18; on larger maps the tap-major order's wider reach into
+    /// the image per slice of weights costs more than the padding saves (16×16 at 64 channels: 0.86×); docs/engine-core.md.
     /// </summary>
     public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.S >= 64 && ValidShare(g) <= 0.83;
 
@@ -73,7 +73,7 @@ internal static unsafe class DirectBatchConv
             for (int s = 0; s < g.S; s++)
                 for (int c = 0; c < g.Cg; c++, q++)
                     offsets[q] = c * HW + r * g.DilationH * g.W + s * g.DilationW;
-        var blocks = Blocks.Of(g);
+        var blocks = Blocks.For(g);
         int chunks = (blocks.Count + ChunkBlocks - 1) / ChunkBlocks;
         int perChunk = (blocks.Count + chunks - 1) / chunks;
         int taps = DirectConv.SliceTaps<T>(nr);
@@ -125,10 +125,24 @@ internal static unsafe class DirectBatchConv
         {
             T* tile = tiles + bi * MR * nr;
             if (!written[bi]) new Span<T>(tile, MR * nr).Clear();   // every tap of these windows in the padding
-            for (int i = 0; i < MR; i++)
+            int b = b0 + bi, pixels = blocks.Pixels[b];
+            long first = blocks.Target[b * MR];
+            if (blocks.Consecutive[b])
             {
-                long at = blocks.Target[(b0 + bi) * MR + i];
-                if (at < 0) continue;   // a lane repeating the block's last pixel
+                // the block's pixels are neighbours in one output plane: each channel's few outputs in one run
+                for (int j = 0; j < channels; j++)
+                {
+                    long at = first + (long)(k0 + j) * P;
+                    T* yj = y + at;
+                    T* rj = residual == null ? null : residual + at;
+                    for (int i = 0; i < pixels; i++)
+                        yj[i] = Epilogue.Value(tile[i * nr + j], bias, k0 + j, rj == null ? null : rj + i, relu);
+                }
+                continue;
+            }
+            for (int i = 0; i < pixels; i++)
+            {
+                long at = blocks.Target[b * MR + i];
                 T* yo = y + at + (long)k0 * P;
                 T* ro = residual == null ? null : residual + at + (long)k0 * P;
                 for (int j = 0; j < channels; j++)
@@ -143,44 +157,77 @@ internal static unsafe class DirectBatchConv
     /// <summary>
     /// The output pixels in blocks of six: by class (valid rows × valid columns), then image, then position. Source: each lane's
     /// window corner, x offset from the image's group-0 start (negative where the window starts in the padding); Target: the
-    /// lane's output offset n·K·P + p for channel 0, −1 for a lane that repeats the block's last pixel.
+    /// lane's output offset n·K·P + p for channel 0, −1 for a lane that repeats the block's last pixel (the real ones come
+    /// first: Pixels of them); Consecutive: the real lanes are neighbours in one output plane. Kept per geometry (<see cref="For"/>).
     /// </summary>
     private sealed class Blocks
     {
-        public readonly List<long> Source = [];
-        public readonly List<long> Target = [];
-        public readonly List<ValidTaps> Valid = [];
+        public required long[] Source, Target;
+        public required ValidTaps[] Valid;
+        public required int[] Pixels;
+        public required bool[] Consecutive;
 
-        public int Count => Valid.Count;
+        public int Count => Valid.Length;
 
-        public static Blocks Of(Conv2dGeometry g)
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Conv2dGeometry, Blocks> s_made = new();
+
+        /// <summary>The blocks of <paramref name="g"/>, made once per geometry (a network has a few; past 64 the table starts again).</summary>
+        public static Blocks For(Conv2dGeometry g)
+        {
+            if (s_made.TryGetValue(g, out var made)) return made;
+            if (s_made.Count >= 64) s_made.Clear();
+            return s_made[g] = Of(g);
+        }
+
+        private static Blocks Of(Conv2dGeometry g)
         {
             var rows = Ranges(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
             var cols = Ranges(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
-            var blocks = new Blocks();
-            long image = (long)g.C * g.H * g.W, outImage = (long)g.K * g.OH * g.OW;
-            var pixels = new List<(long Source, long Target)>();
+            int OW = g.OW;
+            long image = (long)g.C * g.H * g.W, outImage = (long)g.K * g.OH * OW;
+            long count = 0;
+            foreach (var r in rows)
+                foreach (var c in cols)
+                    count += ((long)g.N * r.Outputs.Count * c.Outputs.Count + MR - 1) / MR;
+            if (count * MR > int.MaxValue) throw new InvalidOperationException($"Conv2d: {count} pixel blocks are too many for one call");
+            var blocks = new Blocks
+            {
+                Source = new long[count * MR], Target = new long[count * MR], Valid = new ValidTaps[count],
+                Pixels = new int[count], Consecutive = new bool[count],
+            };
+            int b = 0;
             foreach (var (rLo, rHi, ohs) in rows)
                 foreach (var (sLo, sHi, ows) in cols)
                 {
-                    pixels.Clear();
+                    int lane = 0;
                     for (int n = 0; n < g.N; n++)
                         foreach (int oh in ohs)
                             foreach (int ow in ows)
-                                pixels.Add((n * image + (long)(oh * g.StrideH - g.PadTop) * g.W + (ow * g.StrideW - g.PadLeft),
-                                    n * outImage + (long)oh * g.OW + ow));
-                    for (int p0 = 0; p0 < pixels.Count; p0 += MR)
-                    {
-                        for (int i = 0; i < MR; i++)
-                        {
-                            int p = Math.Min(p0 + i, pixels.Count - 1);
-                            blocks.Source.Add(pixels[p].Source);
-                            blocks.Target.Add(p0 + i < pixels.Count ? pixels[p].Target : -1);
-                        }
-                        blocks.Valid.Add(new ValidTaps(rLo, rHi, sLo, sHi));
-                    }
+                            {
+                                blocks.Source[b * MR + lane] = n * image + (long)(oh * g.StrideH - g.PadTop) * g.W + (ow * g.StrideW - g.PadLeft);
+                                blocks.Target[b * MR + lane] = n * outImage + (long)oh * OW + ow;
+                                if (++lane < MR) continue;
+                                Close(blocks, b++, MR, new ValidTaps(rLo, rHi, sLo, sHi));
+                                lane = 0;
+                            }
+                    if (lane > 0) Close(blocks, b++, lane, new ValidTaps(rLo, rHi, sLo, sHi));
                 }
             return blocks;
+        }
+
+        /// <summary>Block b has its first <paramref name="pixels"/> lanes filled: the rest repeat the last one, with no output.</summary>
+        private static void Close(Blocks blocks, int b, int pixels, ValidTaps valid)
+        {
+            for (int i = pixels; i < MR; i++)
+            {
+                blocks.Source[b * MR + i] = blocks.Source[b * MR + pixels - 1];
+                blocks.Target[b * MR + i] = -1;
+            }
+            bool consecutive = true;
+            for (int i = 1; i < pixels; i++) consecutive &= blocks.Target[b * MR + i] == blocks.Target[b * MR] + i;
+            blocks.Valid[b] = valid;
+            blocks.Pixels[b] = pixels;
+            blocks.Consecutive[b] = consecutive;
         }
 
         /// <summary>Output rows (or columns) grouped by the range of window taps [lo, hi) inside the input, in order of first appearance.</summary>
