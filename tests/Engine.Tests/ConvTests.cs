@@ -39,6 +39,7 @@ public abstract class ConvTests
         new(2, 16, 16, 16, 8, 3, 3, 1, 1, 1, 1),                                // 512 output pixels, 16 input channels: the input gradient through the transposed direct kernel
         new(7, 32, 4, 4, 72, 3, 3, 1, 1, 1, 1),                                 // tiny maps, 32 channels: the batched direct kernel skipping the padding; 7 images, a partial block per class
         new(3, 64, 5, 5, 16, 3, 3, 2, 1, 1, 2),                                 // the same strided and grouped, one-vector panels, windows cut on both sides
+        new(32, 8, 4, 4, 24, 3, 3, 1, 1, 1, 1),                                 // 512 output pixels, 24 output channels: the input gradient through the batched direct kernel, padding skipped
     ];
 
     public static TheoryData<int, DType> CaseIndices()
@@ -158,14 +159,14 @@ public abstract class ConvTests
         var serves = new Dictionary<ConvDirection, Conv2dAlgorithm[]>
         {
             [ConvDirection.Forward] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.WholePlane, Conv2dAlgorithm.DirectBatch],
-            [ConvDirection.BackwardInput] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.TransposedSmallMaps, Conv2dAlgorithm.TransposedDirect],
+            [ConvDirection.BackwardInput] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.SmallMaps, Conv2dAlgorithm.TransposedSmallMaps, Conv2dAlgorithm.TransposedDirect, Conv2dAlgorithm.TransposedDirectBatch],
             [ConvDirection.BackwardWeight] = [Conv2dAlgorithm.Im2Col, Conv2dAlgorithm.Pointwise, Conv2dAlgorithm.Direct, Conv2dAlgorithm.SmallMaps],
         };
         foreach (var (direction, algorithms) in serves)
         {
             foreach (var algorithm in Enum.GetValues<Conv2dAlgorithm>())
             {
-                bool expected = algorithms.Contains(algorithm) && (avx || algorithm is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch));
+                bool expected = algorithms.Contains(algorithm) && (avx || algorithm is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch or Conv2dAlgorithm.TransposedDirectBatch));
                 int applies = Cases.Count(c => Conv2dAlgorithms.Applies(algorithm, Geometry(c), direction));
                 Assert.True(expected == applies > 0, $"{algorithm} {direction}: applies to {applies} cases");
             }
@@ -173,7 +174,7 @@ public abstract class ConvTests
             var chosen = Cases.Select(c => Conv2dAlgorithms.Choose(Geometry(c), direction)).ToHashSet();
             var expectChosen = algorithms.Where(a => avx
                 ? !(direction == ConvDirection.BackwardWeight && a is Conv2dAlgorithm.Im2Col or Conv2dAlgorithm.Pointwise)
-                : a is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch));
+                : a is not (Conv2dAlgorithm.Direct or Conv2dAlgorithm.TransposedDirect or Conv2dAlgorithm.DirectBatch or Conv2dAlgorithm.TransposedDirectBatch));
             Assert.True(expectChosen.All(chosen.Contains), $"{direction}: chosen {string.Join(", ", chosen)}");
         }
     }

@@ -54,6 +54,7 @@ public sealed unsafe partial class CpuBackend
         {
             case Conv2dAlgorithm.TransposedSmallMaps: TransposedConv.BackwardInput(g, dy, w, dx, Conv2dAlgorithm.SmallMaps); break;
             case Conv2dAlgorithm.TransposedDirect: TransposedConv.BackwardInput(g, dy, w, dx, Conv2dAlgorithm.Direct); break;
+            case Conv2dAlgorithm.TransposedDirectBatch: TransposedConv.BackwardInput(g, dy, w, dx, Conv2dAlgorithm.DirectBatch); break;
             case Conv2dAlgorithm.SmallMaps: SmallMapsConv.BackwardInput(g, dy, w, dx, ws); break;
             case Conv2dAlgorithm.Pointwise: PointwiseConv.BackwardInput(g, dy, w, dx, ws); break;
             default: Im2ColConv.BackwardInput(g, dy, w, dx, ws); break;

@@ -42,6 +42,9 @@ public enum Conv2dAlgorithm
 
     /// <summary>dx as a forward convolution of dy with flipped weights (stride 1), through <see cref="Direct"/>.</summary>
     TransposedDirect,
+
+    /// <summary>dx as a forward convolution of dy with flipped weights (stride 1), through <see cref="DirectBatch"/>: the padding of dy skipped.</summary>
+    TransposedDirectBatch,
 }
 
 /// <summary>
@@ -73,7 +76,8 @@ public static class Conv2dAlgorithms
                 : IsPointwise(g) ? Conv2dAlgorithm.Pointwise
                 : Conv2dAlgorithm.Im2Col,
             ConvDirection.BackwardInput =>
-                gt is not null && TransposedConv.Worthwhile(g) && SmallMapsConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedSmallMaps
+                gt is not null && TransposedConv.Worthwhile(g) && DirectBatchConv.Applies(gt) && DirectBatchConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedDirectBatch
+                : gt is not null && TransposedConv.Worthwhile(g) && SmallMapsConv.Worthwhile(gt) ? Conv2dAlgorithm.TransposedSmallMaps
                 : gt is not null && TransposedConv.Worthwhile(g) && DirectConv.Applies(gt) && DirectConv.Worthwhile(gt) && gt.Kg >= 16
                     ? Conv2dAlgorithm.TransposedDirect
                 : SmallMapsConv.Worthwhile(g) ? Conv2dAlgorithm.SmallMaps
@@ -98,6 +102,7 @@ public static class Conv2dAlgorithms
         Conv2dAlgorithm.WholePlane => direction == ConvDirection.Forward && WholePlaneConv.Applies(g),
         Conv2dAlgorithm.TransposedSmallMaps => direction == ConvDirection.BackwardInput && TransposedConv.Geometry(g) is not null,
         Conv2dAlgorithm.TransposedDirect => direction == ConvDirection.BackwardInput && TransposedConv.Geometry(g) is { } gt && DirectConv.Applies(gt),
+        Conv2dAlgorithm.TransposedDirectBatch => direction == ConvDirection.BackwardInput && TransposedConv.Geometry(g) is { } gb && DirectBatchConv.Applies(gb),
         _ => false,
     };
 

@@ -5,7 +5,9 @@ namespace Engine.Kernels;
 /// side, with the weights flipped in space and their two channel axes exchanged (per group):
 ///   dx[c, i, j] = Σ_{k,r,s} dy[k, i + padTop − r·dH, j + padLeft − s·dW] · w[k, c, r, s]
 ///              = Σ_{k,r',s'} dy_padded[k, i + r'·dH, j + s'·dW] · w[k, c, R−1−r', S−1−s'].
-/// So backward-input runs a forward algorithm (<see cref="SmallMapsConv"/> or <see cref="DirectConv"/>) on dy.
+/// So backward-input runs a forward algorithm (<see cref="SmallMapsConv"/>, <see cref="DirectConv"/> or <see cref="DirectBatchConv"/>) on dy.
+/// The padded dy is mostly padding on small maps (a 5×5 kernel on 10×10: half the (pixel, tap) pairs), which
+/// <see cref="DirectBatchConv"/> skips.
 /// </summary>
 internal static unsafe class TransposedConv
 {
@@ -25,13 +27,14 @@ internal static unsafe class TransposedConv
     /// </summary>
     public static bool Worthwhile(Conv2dGeometry g) => (long)g.N * g.OH * g.OW >= 512;
 
-    /// <summary>dx through the forward algorithm <paramref name="forward"/> (<see cref="Conv2dAlgorithm.SmallMaps"/> or <see cref="Conv2dAlgorithm.Direct"/>).</summary>
+    /// <summary>dx through the forward algorithm <paramref name="forward"/> (<see cref="Conv2dAlgorithm.SmallMaps"/>, <see cref="Conv2dAlgorithm.Direct"/> or <see cref="Conv2dAlgorithm.DirectBatch"/>).</summary>
     public static void BackwardInput<T>(Conv2dGeometry g, T* dy, T* w, T* dx, Conv2dAlgorithm forward) where T : unmanaged
     {
         var gt = Geometry(g) ?? throw new InvalidOperationException($"Conv2d: {g} has no transposed geometry");
         T* flipped = (T*)ThreadScratch.Get(ThreadScratch.Slot.Flipped, (long)g.C * g.Kg * g.R * g.S * sizeof(T));
         FlipWeights(g, w, flipped);
         if (forward == Conv2dAlgorithm.SmallMaps) SmallMapsConv.Forward(gt, dy, flipped, dx);
+        else if (forward == Conv2dAlgorithm.DirectBatch) DirectBatchConv.Forward(gt, dy, flipped, dx);
         else DirectConv.Forward(gt, dy, flipped, dx);
     }
 
