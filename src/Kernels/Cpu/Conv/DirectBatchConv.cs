@@ -69,9 +69,9 @@ internal static unsafe class DirectBatchConv
             packer.Pack(packed);
         }
         var offsets = new int[Q];
-        for (int r = 0, q = 0; r < g.R; r++)
+        for (int r = 0, q = 0, Cg = g.Cg; r < g.R; r++)
             for (int s = 0; s < g.S; s++)
-                for (int c = 0; c < g.Cg; c++, q++)
+                for (int c = 0; c < Cg; c++, q++)
                     offsets[q] = c * HW + r * g.DilationH * g.W + s * g.DilationW;
         var blocks = Blocks.For(g);
         int chunks = (blocks.Count + ChunkBlocks - 1) / ChunkBlocks;
@@ -94,7 +94,7 @@ internal static unsafe class DirectBatchConv
     private static void Chunk<T>(Conv2dGeometry g, Blocks blocks, int b0, int b1, T* x, T* panel, int[] offsets, int taps, int nr,
         int k0, int channels, T* y, T* bias, T* residual, bool relu) where T : unmanaged
     {
-        int count = b1 - b0, P = g.OH * g.OW, rowTaps = g.S * g.Cg;
+        int count = b1 - b0, P = g.OH * g.OW, Cg = g.Cg, rowTaps = g.S * Cg;   // Cg is computed on every read: read once
         T* tiles = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, (long)ChunkBlocks * MR * nr * sizeof(T));
         T** bases = stackalloc T*[ChunkBlocks * MR];
         bool* written = stackalloc bool[ChunkBlocks];
@@ -114,7 +114,7 @@ internal static unsafe class DirectBatchConv
                     {
                         var v = blocks.Valid[b0 + bi];
                         if (r < v.RLo || r >= v.RHi) continue;
-                        int lo = Math.Max(q0, rowStart + v.SLo * g.Cg), hi = Math.Min(q1, rowStart + v.SHi * g.Cg);
+                        int lo = Math.Max(q0, rowStart + v.SLo * Cg), hi = Math.Min(q1, rowStart + v.SHi * Cg);
                         if (lo >= hi) continue;
                         DirectConv.Kernel(nr, hi - lo, bases + bi * MR, new TapOffsets(off + lo), panel + (long)lo * nr, tiles + bi * MR * nr, nr, overwrite: !written[bi]);
                         written[bi] = true;

@@ -162,7 +162,8 @@ internal static unsafe class DirectConv
     private static void Image<T>(Conv2dGeometry g, T* xpad, T* packed, int[] offsets, T* y, int b0, int b1,
         int nr, int panels, int wp, long planeSize, T* bias, bool relu, T* residual) where T : unmanaged
     {
-        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW;
+        // the geometry's OW, Cg and Kg are computed on every read (a division each): read once
+        int Q = g.Cg * g.R * g.S, P = g.OH * g.OW, OW = g.OW, Kg = g.Kg, Cg = g.Cg;
         int taps = SliceTaps<T>(nr);
         int slices = (Q + taps - 1) / taps, kStep = (Q + slices - 1) / slices;
         T* tiles = stackalloc T[GroupBlocks * MR * nr];
@@ -170,8 +171,8 @@ internal static unsafe class DirectConv
         fixed (int* off = offsets)
             for (int gr = 0; gr < g.Groups; gr++)
             {
-                T* xg = xpad + gr * g.Cg * planeSize;
-                T* yg = y + (long)gr * g.Kg * P;
+                T* xg = xpad + gr * Cg * planeSize;
+                T* yg = y + (long)gr * Kg * P;
                 for (int gb = b0; gb < b1; gb += GroupBlocks)
                 {
                     int blocks = Math.Min(GroupBlocks, b1 - gb);
@@ -181,7 +182,7 @@ internal static unsafe class DirectConv
                         for (int i = 0; i < MR; i++)
                         {
                             int p = p0 + Math.Min(i, pixels - 1);
-                            bases[bi * MR + i] = xg + (long)(p / g.OW) * g.StrideH * wp + (p % g.OW) * g.StrideW;
+                            bases[bi * MR + i] = xg + (long)(p / OW) * g.StrideH * wp + (p % OW) * g.StrideW;
                         }
                     }
                     for (int jp = 0; jp < panels; jp++)
@@ -194,7 +195,7 @@ internal static unsafe class DirectConv
                                 Kernel(nr, kc, bases + bi * MR, new TapOffsets(off + q0), panel + (long)q0 * nr, tiles + bi * MR * nr, nr, overwrite: q0 == 0);
                         }
                         // the group's tiles are one [pixels × nr] matrix; stored transposed (channel planes) with register transposes
-                        int channels = Math.Min(nr, g.Kg - jp * nr);
+                        int channels = Math.Min(nr, Kg - jp * nr);
                         int first = gb * MR, run = Math.Min(blocks * MR, P - first);
                         Transpose.Copy(channels, run, tiles, 1, nr, yg + (long)jp * nr * P + first, P);
                         if (bias == null && !relu && residual == null) continue;
@@ -202,7 +203,7 @@ internal static unsafe class DirectConv
                         for (int j = 0; j < channels; j++)
                         {
                             long at = (long)(jp * nr + j) * P + first;
-                            Epilogue.Row(yg + at, run, bias, gr * g.Kg + jp * nr + j, residual == null ? null : residual + (yg - y) + at, relu);
+                            Epilogue.Row(yg + at, run, bias, gr * Kg + jp * nr + j, residual == null ? null : residual + (yg - y) + at, relu);
                         }
                     }
                 }
