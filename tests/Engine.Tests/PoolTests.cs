@@ -104,15 +104,7 @@ public sealed class CpuPoolTests : PoolTests
     [Property(MaxTest = 80)]
     public bool Vectorised_float32_max_pooling_matches_the_scalar_float64_loop(int seed)
     {
-        var rng = new Random(seed);
-        int kh = rng.Next(1, 5), kw = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
-        int dh = rng.Next(1, 3), dw = rng.Next(1, 3);
-        int h = rng.Next(dh * (kh - 1) + 1, 20), w = rng.Next(Math.Max(dw * (kw - 1) + 1, 8), 48);
-        var pad = new Padding2d(rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2), rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2));
-        var o = new Pool2dOptions(new Size2d(kh, kw)) { Stride = new Size2d(sh, sw), Dilation = new Size2d(dh, dw), Padding = pad, CeilMode = rng.Next(2) == 0 };
-        var values = new double[2 * 3 * h * w];
-        for (int i = 0; i < values.Length; i++)
-            values[i] = rng.Next(50) switch { 0 => double.NaN, 1 => double.NegativeInfinity, var k => k % 5 };
+        var (o, h, w, values) = RandomCase(seed, minWidth: 8);   // rows wide enough for the vector path
         using var scope = Tensor.Scope();
         var x64 = Tensor.FromArray(values, 2, 3, h, w);
         var x32 = x64.To(DType.Float32);
@@ -124,6 +116,24 @@ public sealed class CpuPoolTests : PoolTests
     }
 
     /// <summary>
+    /// A random window (kernel 1-4, stride 1-3, dilation 1-2, padding up to half the kernel, either ceil mode) over a
+    /// [2, 3, h, w] input of small integers (many ties) with NaN and −∞ sprinkled in.
+    /// </summary>
+    private static (Pool2dOptions Options, int H, int W, double[] Values) RandomCase(int seed, int minWidth)
+    {
+        var rng = new Random(seed);
+        int kh = rng.Next(1, 5), kw = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
+        int dh = rng.Next(1, 3), dw = rng.Next(1, 3);
+        int h = rng.Next(dh * (kh - 1) + 1, 20), w = rng.Next(Math.Max(dw * (kw - 1) + 1, minWidth), 48);
+        var pad = new Padding2d(rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2), rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2));
+        var o = new Pool2dOptions(new Size2d(kh, kw)) { Stride = new Size2d(sh, sw), Dilation = new Size2d(dh, dw), Padding = pad, CeilMode = rng.Next(2) == 0 };
+        var values = new double[2 * 3 * h * w];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = rng.Next(50) switch { 0 => double.NaN, 1 => double.NegativeInfinity, var k => k % 5 };
+        return (o, h, w, values);
+    }
+
+    /// <summary>
     /// Max pooling without indices (inference: <see cref="Tensor.MaxPool2d(Pool2dOptions)"/>, or no gradient recorded) runs
     /// its own vector passes, rows first; on the same data as above (ties, NaN, −∞, windows cut by padding) its values equal
     /// those of the pooling with indices, in either element type.
@@ -131,15 +141,7 @@ public sealed class CpuPoolTests : PoolTests
     [Property(MaxTest = 80)]
     public bool Max_pooling_without_indices_gives_the_same_values(int seed)
     {
-        var rng = new Random(seed);
-        int kh = rng.Next(1, 5), kw = rng.Next(1, 5), sh = rng.Next(1, 4), sw = rng.Next(1, 4);
-        int dh = rng.Next(1, 3), dw = rng.Next(1, 3);
-        int h = rng.Next(dh * (kh - 1) + 1, 20), w = rng.Next(dw * (kw - 1) + 1, 48);
-        var pad = new Padding2d(rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2), rng.Next(0, (kh + 1) / 2), rng.Next(0, (kw + 1) / 2));
-        var o = new Pool2dOptions(new Size2d(kh, kw)) { Stride = new Size2d(sh, sw), Dilation = new Size2d(dh, dw), Padding = pad, CeilMode = rng.Next(2) == 0 };
-        var values = new double[2 * 3 * h * w];
-        for (int i = 0; i < values.Length; i++)
-            values[i] = rng.Next(50) switch { 0 => double.NaN, 1 => double.NegativeInfinity, var k => k % 5 };
+        var (o, h, w, values) = RandomCase(seed, minWidth: 1);
         using var scope = Tensor.Scope();
         foreach (var x in new[] { Tensor.FromArray(values, 2, 3, h, w), Tensor.FromArray(values, 2, 3, h, w).To(DType.Float32) })
         {

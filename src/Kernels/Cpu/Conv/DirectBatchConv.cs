@@ -250,29 +250,14 @@ internal static unsafe class DirectBatchConv
     /// <summary>The weights tap-major, for <see cref="PackedWeights"/>: panel[g][jp][(r·S + s)·C/g + c][j] = w[g·Kg + jp·nr + j, c, r, s], zero past the group's channels.</summary>
     private readonly struct WeightPacker<T>(Conv2dGeometry g, T* w, int nr, int panels) : PackedWeights.IPacker where T : unmanaged
     {
-        public void Pack(void* destination) => PackWeights(g, w, (T*)destination, nr, panels);
-    }
-
-    private static void PackWeights<T>(Conv2dGeometry g, T* w, T* destination, int nr, int panels) where T : unmanaged
-    {
-        int Q = g.Cg * g.R * g.S, RS = g.R * g.S, Kg = g.Kg, Cg = g.Cg, count = g.Groups * panels;
-        nint pw = (nint)w, pd = (nint)destination;
-        int parts = (long)count * Q * nr >= 1 << 16 ? Math.Min(count, 4 * WorkerPool.Threads) : 1;
-        WorkerPool.Run(parts, t =>
+        public void Pack(void* destination)
         {
-            for (int i = count * t / parts; i < count * (t + 1) / parts; i++)
-            {
-                int gr = i / panels, k0 = i % panels * nr, rows = Math.Min(nr, Kg - k0);
-                T* panel = (T*)pd + (long)i * Q * nr;
-                // tap order (c, r, s) first, by register transposes (as DirectConv packs), then whole rows moved to (r, s, c)
-                T* temp = (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (long)Q * nr * sizeof(T));
-                Transpose.Copy(Q, rows, (T*)pw + (long)(gr * Kg + k0) * Q, 1, Q, temp, nr);
-                for (int c = 0; c < Cg; c++)
-                    for (int rs = 0; rs < RS; rs++)
-                        new ReadOnlySpan<T>(temp + ((long)c * RS + rs) * nr, rows).CopyTo(new Span<T>(panel + ((long)rs * Cg + c) * nr, rows));
-                if (rows < nr)
-                    for (int q = 0; q < Q; q++) new Span<T>(panel + (long)q * nr + rows, nr - rows).Clear();
-            }
-        });
+            // DirectConv's panels with each tap's row moved from (c, r, s) order to (r, s, c)
+            int RS = g.R * g.S, Cg = g.Cg;
+            var order = new int[Cg * RS];
+            for (int c = 0; c < Cg; c++)
+                for (int rs = 0; rs < RS; rs++) order[c * RS + rs] = rs * Cg + c;
+            DirectConv.PackWeights(g, w, (T*)destination, nr, panels, order);
+        }
     }
 }

@@ -84,8 +84,11 @@ internal static unsafe class DirectConv
         public void Pack(void* destination) => PackWeights(g, w, (T*)destination, nr, panels);
     }
 
-    /// <summary>panel[g][jp][q][j] = w[g·Kg + jp·NR + j, q], zero past the group's channels (a blocked transpose per panel, panels in parallel).</summary>
-    private static void PackWeights<T>(Conv2dGeometry g, T* w, T* dst, int nr, int panels) where T : unmanaged
+    /// <summary>
+    /// panel[g][jp][q][j] = w[g·Kg + jp·NR + j, q], zero past the group's channels (a blocked transpose per panel, panels in
+    /// parallel); with <paramref name="order"/>, tap q's row goes to row order[q] instead (<see cref="DirectBatchConv"/>'s tap-major order).
+    /// </summary>
+    internal static void PackWeights<T>(Conv2dGeometry g, T* w, T* dst, int nr, int panels, int[]? order = null) where T : unmanaged
     {
         int Q = g.Cg * g.R * g.S, Kg = g.Kg, count = g.Groups * panels;
         nint pw = (nint)w, pd = (nint)dst;
@@ -96,8 +99,11 @@ internal static unsafe class DirectConv
             {
                 int gr = i / panels, k0 = i % panels * nr, rows = Math.Min(nr, Kg - k0);
                 T* panel = (T*)pd + (long)i * Q * nr;
-                // panel[q, j] = w[gr·Kg + k0 + j, q]: the Q × rows transpose of the panel's weight rows
-                Transpose.Copy(Q, rows, (T*)pw + (long)(gr * Kg + k0) * Q, 1, Q, panel, nr);
+                T* target = order == null ? panel : (T*)ThreadScratch.Get(ThreadScratch.Slot.Partial, (long)Q * nr * sizeof(T));
+                // target[q, j] = w[gr·Kg + k0 + j, q]: the Q × rows transpose of the panel's weight rows
+                Transpose.Copy(Q, rows, (T*)pw + (long)(gr * Kg + k0) * Q, 1, Q, target, nr);
+                if (order != null)
+                    for (int q = 0; q < Q; q++) new ReadOnlySpan<T>(target + (long)q * nr, rows).CopyTo(new Span<T>(panel + (long)order[q] * nr, rows));
                 if (rows < nr)
                     for (int q = 0; q < Q; q++) new Span<T>(panel + (long)q * nr + rows, nr - rows).Clear();
             }
