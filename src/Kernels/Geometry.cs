@@ -121,3 +121,19 @@ public readonly record struct ConvEpilogue(BufferView? Bias, bool Relu, BufferVi
     }
 }
 
+
+/// <summary>Which taps of a window lie inside the input, along one axis (shared by the pooling and convolution kernels).</summary>
+internal static class WindowTaps
+{
+    /// <summary>
+    /// The taps [Lo, Hi) of a <paramref name="kernel"/>-tap window starting at input position <paramref name="start"/>
+    /// (taps <paramref name="dilation"/> apart) that fall inside [0, <paramref name="size"/>); Lo == Hi when none do.
+    /// </summary>
+    public static (int Lo, int Hi) Inside(int start, int kernel, int dilation, int size)
+    {
+        int lo = 0, hi = kernel;
+        while (lo < hi && start + lo * dilation < 0) lo++;
+        while (hi > lo && start + (hi - 1) * dilation >= size) hi--;
+        return (lo, hi);
+    }
+}

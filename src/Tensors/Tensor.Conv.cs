@@ -152,27 +152,25 @@ public sealed partial class Tensor
         MaxPool2d(new Pool2dOptions(kernel) { Stride = stride, Padding = padding });
 
     /// <summary>2-D max pooling.</summary>
-    public Tensor MaxPool2d(Pool2dOptions options)
-    {
-        const string op = "MaxPool2d";
-        CheckPoolInput(op);
-        var g = PoolGeometry(op, options, _shape);
-        using var x = Contiguous();
-        var y = Empty(g.OutputShape, DType, Device);
-        if (y.Numel > 0) Backend.MaxPool2dForward(DType, g, x.BufferView(op), y.BufferView(op), default);   // values only
-        return y;
-    }
+    public Tensor MaxPool2d(Pool2dOptions options) => MaxPool2d(options, withIndices: false).Values;
 
     /// <summary>2-D max pooling that also returns, per output, the Int64 flat index (within its H×W plane) of the maximum.</summary>
     public (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Pool2dOptions options)
     {
+        var (values, indices) = MaxPool2d(options, withIndices: true);
+        return (values, indices!);
+    }
+
+    /// <summary>Max pooling, with the indices only when asked (the backend then skips them).</summary>
+    private (Tensor Values, Tensor? Indices) MaxPool2d(Pool2dOptions options, bool withIndices)
+    {
         const string op = "MaxPool2d";
         CheckPoolInput(op);
         var g = PoolGeometry(op, options, _shape);
         using var x = Contiguous();
         var y = Empty(g.OutputShape, DType, Device);
-        var idx = Empty(g.OutputShape, DType.Int64, Device);
-        if (y.Numel > 0) Backend.MaxPool2dForward(DType, g, x.BufferView(op), y.BufferView(op), idx.BufferView(op));
+        var idx = withIndices ? Empty(g.OutputShape, DType.Int64, Device) : null;
+        if (y.Numel > 0) Backend.MaxPool2dForward(DType, g, x.BufferView(op), y.BufferView(op), idx?.BufferView(op) ?? default);
         return (y, idx);
     }
 

@@ -50,7 +50,6 @@ public sealed unsafe partial class CpuBackend
             });
             return;
         }
-        vectorRows &= pi != 0;
         ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
         {
             T* x = (T*)px + pl * HW;
@@ -65,9 +64,7 @@ public sealed unsafe partial class CpuBackend
                     ? MaxPoolRowVector(g, (float*)x, h0, owLo, owHi, dense, denseAt, (float*)y + oh * OW, idx + oh * OW)
                     : owLo;
                 // the rows of this window inside the plane: taps i0 ≤ i < i1
-                int i0 = 0, i1 = g.KH;
-                while (i0 < i1 && h0 + i0 * g.DilationH < 0) i0++;
-                while (i1 > i0 && h0 + (i1 - 1) * g.DilationH >= g.H) i1--;
+                var (i0, i1) = WindowTaps.Inside(h0, g.KH, g.DilationH, g.H);
                 for (int ow = 0; ow < OW; ow++)
                 {
                     if (ow == owLo && vectorTo > owLo) ow = vectorTo;
@@ -124,9 +121,8 @@ public sealed unsafe partial class CpuBackend
     private static void MaxPoolValuesRow(Pool2dGeometry g, float* x, int oh, int owLo, int owHi, float* rowMax, float* dense, float* y)
     {
         int n = Vector256<float>.Count, W = g.W, OW = g.OW;   // OW is computed on each read: read once
-        int h0 = oh * g.StrideH - g.PadTop, i0 = 0, i1 = g.KH;
-        while (i0 < i1 && h0 + i0 * g.DilationH < 0) i0++;
-        while (i1 > i0 && h0 + (i1 - 1) * g.DilationH >= g.H) i1--;
+        int h0 = oh * g.StrideH - g.PadTop;
+        var (i0, i1) = WindowTaps.Inside(h0, g.KH, g.DilationH, g.H);
         if (i0 == i1)
         {
             new Span<float>(y, OW).Clear();

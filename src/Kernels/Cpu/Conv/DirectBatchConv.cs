@@ -45,8 +45,10 @@ internal static unsafe class DirectBatchConv
         {
             long inside = 0;
             for (int o = 0; o < outputs; o++)
-                for (int k = 0; k < kernel; k++)
-                    if ((uint)(o * stride - pad + k * dilation) < (uint)size) inside++;
+            {
+                var (lo, hi) = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
+                inside += hi - lo;
+            }
             return inside;
         }
         double rows = Inside(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H), cols = Inside(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
@@ -236,9 +238,7 @@ internal static unsafe class DirectBatchConv
             var ranges = new List<(int Lo, int Hi, List<int> Outputs)>();
             for (int o = 0; o < outputs; o++)
             {
-                int start = o * stride - pad, lo = 0, hi = kernel;
-                while (lo < kernel && start + lo * dilation < 0) lo++;
-                while (hi > lo && start + (hi - 1) * dilation >= size) hi--;
+                var (lo, hi) = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
                 int at = ranges.FindIndex(e => e.Lo == lo && e.Hi == hi);
                 if (at < 0) ranges.Add((lo, hi, [o]));
                 else ranges[at].Outputs.Add(o);
