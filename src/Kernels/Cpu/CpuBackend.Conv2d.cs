@@ -41,7 +41,7 @@ public sealed unsafe partial class CpuBackend
             case Conv2dAlgorithm.Direct: DirectConv.Forward(g, x, w, y, bias, relu, residual, ws); return;   // epilogue as tiles are stored
             case Conv2dAlgorithm.DirectBatch: DirectBatchConv.Forward(g, x, w, y, bias, relu, residual, ws); return;
             case Conv2dAlgorithm.WholePlane: WholePlaneConv.Forward(g, x, w, y); break;
-            case Conv2dAlgorithm.SmallMaps: SmallMapsConv.Forward(g, x, w, y, ws); break;
+            case Conv2dAlgorithm.SmallMaps: SmallMapsConv.Forward(g, x, w, y, ws, bias, relu, residual); return;
             case Conv2dAlgorithm.Pointwise: PointwiseConv.Forward(g, x, w, y, ws); break;
             default: Im2ColConv.Forward(g, x, w, y, ws); break;
         }

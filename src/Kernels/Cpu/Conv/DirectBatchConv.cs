@@ -112,6 +112,10 @@ internal static unsafe class DirectBatchConv
                 for (int q0 = rowStart; q0 < rowStart + rowTaps; q0 += taps)
                 {
                     int q1 = Math.Min(q0 + taps, rowStart + rowTaps);
+                    // the next slice of weights on its way to L1 while this one is used: the last stage's panels (1.2 MB each,
+                    // 9.4 MB a layer) come from memory, and the hardware's prefetch alone left the kernel waiting (ResNet18's
+                    // five 512-channel layers 6.7-7.0 → 5.8 ms)
+                    Prefetch((byte*)(panel + (long)q1 * nr), (byte*)(panel + (long)Math.Min(q1 + taps, g.R * rowTaps) * nr));
                     for (int bi = 0; bi < count; bi++)
                     {
                         var v = blocks.Valid[b0 + bi];
@@ -151,6 +155,14 @@ internal static unsafe class DirectBatchConv
                     yo[(long)j * P] = Epilogue.Value(tile[i * nr + j], bias, k0 + j, ro == null ? null : ro + (long)j * P, relu);
             }
         }
+    }
+
+    /// <summary>Asks for the cache lines of [<paramref name="from"/>, <paramref name="to"/>) to be brought into L1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* from, byte* to)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (; from < to; from += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(from);
     }
 
     /// <summary>The window rows [RLo, RHi) and columns [SLo, SHi) inside the image for every pixel of a block.</summary>

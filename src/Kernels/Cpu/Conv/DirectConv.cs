@@ -52,24 +52,31 @@ internal static unsafe class DirectConv
         int blocks = (P + MR - 1) / MR;
         nint px = (nint)x, py = (nint)y, ppk = (nint)packed, pbias = (nint)bias, pres = (nint)residual;
         int threads = WorkerPool.Threads;
+        // without padding the image is its own padded copy (a block's unused pixel lanes repeat its last pixel, so every read is inside)
+        bool padded = hp != g.H || wp != g.W;
         if (g.N >= threads)
         {
             // one task per image, handed out dynamically (a slowed core simply takes fewer)
             WorkerPool.Run(g.N, n =>
             {
-                T* xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
-                Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                T* xpad = (T*)px + (long)n * g.C * g.H * g.W;
+                if (padded)
+                {
+                    xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
+                    Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                }
                 Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize, (T*)pbias, relu,
                     pres == 0 ? null : (T*)pres + (long)n * g.K * P);
             });
             GC.KeepAlive(keep);
             return;
         }
-        T* shared = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
-        nint ps = (nint)shared;
+        T* shared = padded ? (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T)) : null;
         for (int n = 0; n < g.N; n++)
         {
-            Pad(g, x + (long)n * g.C * g.H * g.W, shared, hp, wp, padSize);
+            T* image = x + (long)n * g.C * g.H * g.W;
+            if (padded) Pad(g, image, shared, hp, wp, padSize);
+            nint ps = (nint)(padded ? shared : image);
             int parts = Math.Min(blocks, threads * 4);
             WorkerPool.Run(parts, t =>
                 Image(g, (T*)ps, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, blocks * t / parts, blocks * (t + 1) / parts, nr, panels, wp, planeSize, (T*)pbias, relu,

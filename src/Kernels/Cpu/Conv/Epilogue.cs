@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -8,7 +7,8 @@ namespace Engine.Kernels;
 /// A convolution's epilogue on the CPU (<see cref="ConvEpilogue"/>): y = max((y + bias[k]) + residual, 0). <see cref="DirectConv"/>
 /// applies <see cref="Row"/> to each channel's run of pixels just stored (in L1); <see cref="DirectBatchConv"/> applies <see cref="Value"/> to each output
 /// it scatters; the other algorithms run <see cref="Apply"/> over the output
-/// planes after their product, one pass for bias and ReLU together. Either way y + bias rounds once and ReLU is
+/// planes after their product: <see cref="Row"/> on each plane, one pass for bias, residual and ReLU together (a library call per
+/// operation and plane cost more than the arithmetic on small maps: 0.2 ms for the 32 × 512 planes of 2 × 2 of ResNet18's last stage). Either way y + bias rounds once and ReLU is
 /// max(·, 0), as the separate ops compute them.
 /// </summary>
 internal static unsafe class Epilogue
@@ -43,10 +43,8 @@ internal static unsafe class Epilogue
         {
             for (int plane = planes * part / parts; plane < planes * (part + 1) / parts; plane++)
             {
-                T* p = (T*)py + (long)plane * P;
-                T* r = pr == 0 ? null : (T*)pr + (long)plane * P;
-                if (typeof(T) == typeof(float)) Plane(new Span<float>(p, P), (float*)pb, plane % g.K, (float*)r, relu);
-                else Plane(new Span<double>(p, P), (double*)pb, plane % g.K, (double*)r, relu);
+                long at = (long)plane * P;
+                Row((T*)py + at, P, (T*)pb, plane % g.K, pr == 0 ? null : (T*)pr + at, relu);
             }
         });
     }
@@ -70,14 +68,17 @@ internal static unsafe class Epilogue
                 if (relu) v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<T>.Zero) | ~Vector256.Equals(v, v), v, Vector256<T>.Zero);
                 v.Store(y + i);
             }
+            // a run of 4 to 7 floats (the planes of 2 × 2 maps) in one more step
+            if (i + Vector128<T>.Count <= length)
+            {
+                var v = Vector128.Load(y + i);
+                if (bias != null) v += Vector128.Create(bias[k]);
+                if (residual != null) v += Vector128.Load(residual + i);
+                if (relu) v = Vector128.ConditionalSelect(Vector128.GreaterThan(v, Vector128<T>.Zero) | ~Vector128.Equals(v, v), v, Vector128<T>.Zero);
+                v.Store(y + i);
+                i += Vector128<T>.Count;
+            }
         }
         for (; i < length; i++) y[i] = Value(y[i], bias, k, residual == null ? null : residual + i, relu);
-    }
-
-    private static void Plane<T>(Span<T> y, T* bias, int k, T* residual, bool relu) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        if (bias != null) TensorPrimitives.Add(y, bias[k], y);
-        if (residual != null) TensorPrimitives.Add(y, new ReadOnlySpan<T>(residual, y.Length), y);
-        if (relu) TensorPrimitives.Max(y, T.Zero, y);
     }
 }
