@@ -56,7 +56,7 @@ internal static unsafe class DirectConv
         bool padded = hp != g.H || wp != g.W;
         if (g.N >= threads)
         {
-            // one task per image, handed out dynamically (a slowed core simply takes fewer)
+            // one task per image (WorkerPool: each thread its own range first, then the rest as they come)
             WorkerPool.Run(g.N, n =>
             {
                 T* xpad = (T*)px + (long)n * g.C * g.H * g.W;
