@@ -129,6 +129,7 @@ internal static class WindowTaps
     /// The taps [Lo, Hi) of a <paramref name="kernel"/>-tap window starting at input position <paramref name="start"/>
     /// (taps <paramref name="dilation"/> apart) that fall inside [0, <paramref name="size"/>); Lo == Hi when none do.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]   // called per output row
     public static (int Lo, int Hi) Inside(int start, int kernel, int dilation, int size)
     {
         int lo = 0, hi = kernel;

@@ -116,6 +116,30 @@ public sealed class CpuPoolTests : PoolTests
     }
 
     /// <summary>
+    /// ResNet's max pool (3 wide, stride 2, padding 1 on the left) runs its own horizontal pass, eight outputs at a time from
+    /// the even and odd columns; on rows of 3 to 47 columns (vector steps and tails, windows cut on either side) with NaN, −∞
+    /// and zeros of both signs, its float32 values equal those of the pooling with indices. (Equal, not bit for bit: pooling
+    /// without indices takes each column's maximum over the rows first, so of a window's tied −0 and +0 it can keep the
+    /// other one, as before this pass.)
+    /// </summary>
+    [Property(MaxTest = 80)]
+    public bool Three_wide_stride_two_max_pooling_matches_the_pooling_with_indices(int seed)
+    {
+        var rng = new Random(seed);
+        int h = rng.Next(3, 12), w = rng.Next(3, 48);
+        var o = new Pool2dOptions(new Size2d(rng.Next(2, 4), 3))
+        {
+            Stride = new Size2d(rng.Next(1, 3), 2), Padding = new Padding2d(rng.Next(0, 2), 1, rng.Next(0, 2), rng.Next(0, 2)), CeilMode = rng.Next(2) == 0,
+        };
+        var values = new float[2 * 3 * h * w];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = rng.Next(12) switch { 0 => float.NaN, 1 => float.NegativeInfinity, 2 => -0f, 3 => 0f, var k => k % 3 - 1 };
+        using var scope = Tensor.Scope();
+        var x = Tensor.FromArray(values, 2, 3, h, w);
+        return x.MaxPool2dWithIndices(o).Values.ToArray<float>().SequenceEqual(x.MaxPool2d(o).ToArray<float>());   // float.Equals: NaN equals NaN
+    }
+
+    /// <summary>
     /// A random window (kernel 1-4, stride 1-3, dilation 1-2, padding up to half the kernel, either ceil mode) over a
     /// [2, 3, h, w] input of small integers (many ties) with NaN and −∞ sprinkled in.
     /// </summary>

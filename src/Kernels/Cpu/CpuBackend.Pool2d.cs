@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Engine.Kernels;
 
@@ -43,10 +44,14 @@ public sealed unsafe partial class CpuBackend
             // values only (no indices wanted): a vertical then a horizontal vector pass per output row
             ForPlanes(g, (long)OH * OW * g.KH * g.KW, pl =>
             {
-                float* rowMax = stackalloc float[g.W];
+                // rowMax[-1] and rowMax[W …] stay −∞: the 3-wide, stride-2 pass reads them for windows at the edges (as skipped taps)
+                float* rowBuffer = stackalloc float[g.W + 2 * Vector256<float>.Count + 2];
+                float* rowMax = rowBuffer + 1;
+                rowMax[-1] = float.NegativeInfinity;
+                new Span<float>(rowMax + g.W, 2 * Vector256<float>.Count + 1).Fill(float.NegativeInfinity);
                 float* dense = stackalloc float[g.W + Vector256<float>.Count];
                 for (int oh = 0; oh < OH; oh++)
-                    MaxPoolValuesRow(g, (float*)px + pl * HW, oh, owLo, owHi, rowMax, dense, (float*)py + pl * OH * OW + oh * OW);
+                    MaxPoolValuesRow(g, (float*)px + pl * HW, oh, OW, owLo, owHi, rowMax, dense, (float*)py + pl * OH * OW + oh * OW);
             });
             return;
         }
@@ -107,6 +112,43 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    /// <summary>
+    /// y[ow] = max(r[2·ow − 1], r[2·ow], r[2·ow + 1]) in that order for ow &lt; OW (a 3-wide window, stride 2, padding 1: ResNet's
+    /// max pool), r[−1] and r[W …] being −∞ (a tap in the padding, skipped: the same value and bits). Eight outputs per step: the
+    /// even and odd columns of 16 inputs separated by two shuffles and a lane permute, no per-column loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MaxOfThreeStrideTwo(float* r, int OW, float* y)
+    {
+        int ow = 0;
+        // r[2ow + 2k − 1] is the odd column before: the odd vector moved up one lane, the previous step's last odd column (−∞ at
+        // the start) in lane 0; loading it from r instead would straddle the vertical pass's stores and stall their forwarding
+        var up = Vector256.Create(7, 0, 1, 2, 3, 4, 5, 6);
+        var carry = Vector256.Create(float.NegativeInfinity);
+        for (; ow + 8 <= OW; ow += 8)
+        {
+            float* at = r + 2 * ow;
+            var a = Vector256.Load(at);
+            var b = Vector256.Load(at + 8);
+            var even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle();   // r[2ow + 2k]
+            var odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle();    // r[2ow + 2k + 1]
+            var moved = Avx2.PermuteVar8x32(odd, up);
+            var left = Avx.Blend(moved, carry, 1);                                               // r[2ow + 2k − 1]
+            carry = Vector256.Create(moved.ToScalar());
+            Larger(odd, Larger(even, left)).Store(y + ow);
+        }
+        for (; ow < OW; ow++)
+        {
+            float m = r[2 * ow - 1];
+            for (int j = 0; j < 2; j++)
+            {
+                float v = r[2 * ow + j];
+                if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) m = v;
+            }
+            y[ow] = m;
+        }
+    }
+
     /// <summary>v where v &gt; m or v is NaN, unless m is NaN: a maximum that keeps the first NaN it meets.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Larger(Vector256<float> v, Vector256<float> m) =>
@@ -118,9 +160,9 @@ public sealed unsafe partial class CpuBackend
     /// plain loops at the edges). A window with no tap inside gives 0, as with indices.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPoolValuesRow(Pool2dGeometry g, float* x, int oh, int owLo, int owHi, float* rowMax, float* dense, float* y)
+    private static void MaxPoolValuesRow(Pool2dGeometry g, float* x, int oh, int OW, int owLo, int owHi, float* rowMax, float* dense, float* y)
     {
-        int n = Vector256<float>.Count, W = g.W, OW = g.OW;   // OW is computed on each read: read once
+        int n = Vector256<float>.Count, W = g.W;   // OW is passed in: the geometry computes it on every read
         int h0 = oh * g.StrideH - g.PadTop;
         var (i0, i1) = WindowTaps.Inside(h0, g.KH, g.DilationH, g.H);
         if (i0 == i1)
@@ -144,6 +186,11 @@ public sealed unsafe partial class CpuBackend
                 if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) m = v;
             }
             rowMax[w] = m;
+        }
+        if (g.KW == 3 && g.StrideW == 2 && g.DilationW == 1 && g.PadLeft == 1 && 2 * OW - 1 <= W && Avx2.IsSupported)
+        {
+            MaxOfThreeStrideTwo(rowMax, OW, y);
+            return;
         }
         int wStart = owLo * g.StrideW - g.PadLeft, length = owHi >= owLo ? (owHi - owLo) * g.StrideW + 1 : 0;
         if (length >= n)
