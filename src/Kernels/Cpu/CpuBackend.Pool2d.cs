@@ -89,7 +89,7 @@ public sealed unsafe partial class CpuBackend
                             {
                                 int o = row + j * g.DilationW;
                                 T v = x[o];
-                                if (v > best || (T.IsNaN(v) && !T.IsNaN(best))) { best = v; at = o; }
+                                if (Beats(v, best)) { best = v; at = o; }
                             }
                         }
                     }
@@ -102,7 +102,7 @@ public sealed unsafe partial class CpuBackend
                                 int iw = w0 + j * g.DilationW;
                                 if ((uint)iw >= (uint)g.W) continue;
                                 T v = x[ih * g.W + iw];
-                                if (at < 0 || v > best || (T.IsNaN(v) && !T.IsNaN(best))) { best = v; at = ih * g.W + iw; }
+                                if (at < 0 || Beats(v, best)) { best = v; at = ih * g.W + iw; }
                             }
                         }
                     y[oh * OW + ow] = best;
@@ -143,13 +143,17 @@ public sealed unsafe partial class CpuBackend
             for (int j = 0; j < 2; j++)
             {
                 float v = r[2 * ow + j];
-                if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) m = v;
+                if (Beats(v, m)) m = v;
             }
             y[ow] = m;
         }
     }
 
-    /// <summary>v where v &gt; m or v is NaN, unless m is NaN: a maximum that keeps the first NaN it meets.</summary>
+    /// <summary>Whether v replaces the maximum m so far: v &gt; m, or v is NaN and m is not (the first NaN met stays).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Beats<T>(T v, T m) where T : INumber<T> => v > m || (T.IsNaN(v) && !T.IsNaN(m));
+
+    /// <summary>v where v &gt; m or v is NaN, unless m is NaN: a maximum that keeps the first NaN it meets (<see cref="Beats"/> per lane).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Larger(Vector256<float> v, Vector256<float> m) =>
         Vector256.ConditionalSelect(~Vector256.LessThanOrEqual(v, m) & Vector256.Equals(m, m), v, m);
@@ -183,7 +187,7 @@ public sealed unsafe partial class CpuBackend
             for (int i = i0 + 1; i < i1; i++)
             {
                 float v = x[(h0 + i * g.DilationH) * W + w];
-                if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) m = v;
+                if (Beats(v, m)) m = v;
             }
             rowMax[w] = m;
         }
@@ -216,7 +220,7 @@ public sealed unsafe partial class CpuBackend
                 int iw = w0 + j * g.DilationW;
                 if ((uint)iw >= (uint)W) continue;
                 float v = rowMax[iw];
-                if (!found || v > best || (float.IsNaN(v) && !float.IsNaN(best))) { best = v; found = true; }
+                if (!found || Beats(v, best)) { best = v; found = true; }
             }
             y[ow] = best;
         }

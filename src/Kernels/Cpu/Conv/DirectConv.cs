@@ -59,11 +59,11 @@ internal static unsafe class DirectConv
             // one task per image (WorkerPool: each thread its own range first, then the rest as they come)
             WorkerPool.Run(g.N, n =>
             {
-                T* xpad = (T*)px + (long)n * g.C * g.H * g.W;
+                T* image = (T*)px + (long)n * g.C * g.H * g.W, xpad = image;
                 if (padded)
                 {
                     xpad = (T*)ThreadScratch.Get(ThreadScratch.Slot.Columns, padSize * sizeof(T));
-                    Pad(g, (T*)px + (long)n * g.C * g.H * g.W, xpad, hp, wp, padSize);
+                    Pad(g, image, xpad, hp, wp, padSize);
                 }
                 Image(g, xpad, (T*)ppk, offsets, (T*)py + (long)n * g.K * P, 0, blocks, nr, panels, wp, planeSize, (T*)pbias, relu,
                     pres == 0 ? null : (T*)pres + (long)n * g.K * P);
