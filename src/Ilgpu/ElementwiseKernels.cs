@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -48,11 +49,11 @@ internal static class ElementwiseKernels
     }
 
     /// <summary>y = α·x + β·y in place.</summary>
-    public static void Axpby<T, A>(Index1D i, ArrayView<T> x, Strides6 sx, ArrayView<T> y, Strides6 sy, Shape6 n, T alpha, T beta)
-        where T : unmanaged where A : struct, IArith<T>
+    public static void Axpby<T>(Index1D i, ArrayView<T> x, Strides6 sx, ArrayView<T> y, Strides6 sy, Shape6 n, T alpha, T beta)
+        where T : unmanaged, INumber<T>
     {
         long at = Strided.At(i, n, sy);
-        y[at] = A.MulAdd(alpha, x[Strided.At(i, n, sx)], A.Mul(beta, y[at]));
+        y[at] = alpha * x[Strided.At(i, n, sx)] + beta * y[at];
     }
 
     /// <summary>Element i of the counter-based stream: the same Philox block as the CPU backend.</summary>

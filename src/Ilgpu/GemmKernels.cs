@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -121,9 +122,9 @@ public static class GemmKernels
     /// <see cref="AddBias"/>, <see cref="AddResidual"/>, <see cref="Relu"/>) as each value is stored; grid (column tiles,
     /// row tiles, batches).
     /// </summary>
-    public static void Gemm<T, Ar, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
+    public static void Gemm<T, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
         int m, int n, int k, int flags, ArrayView<T> bias, ArrayView<T> residual)
-        where T : unmanaged where Ar : struct, IArith<T>
+        where T : unmanaged, INumber<T>
         where LA : struct, IMatrixIndex where LB : struct, IMatrixIndex where LC : struct, IMatrixIndex
     {
         var sa = SharedMemory.Allocate<T>(TK * MaxTile);
@@ -131,7 +132,7 @@ public static class GemmKernels
         int t = Group.DimX, tx = Group.IdxX, ty = Group.IdxY;
         int tile = 4 * t, tid = ty * t + tx, threads = t * t;
         int row0 = Grid.IdxY * tile, col0 = Grid.IdxX * tile, batch = Grid.IdxZ;
-        T zero = Ar.FromInt(0);
+        T zero = T.Zero;
         T c00 = zero, c01 = zero, c02 = zero, c03 = zero, c10 = zero, c11 = zero, c12 = zero, c13 = zero;
         T c20 = zero, c21 = zero, c22 = zero, c23 = zero, c30 = zero, c31 = zero, c32 = zero, c33 = zero;
         for (int k0 = 0; k0 < k; k0 += TK)
@@ -162,40 +163,40 @@ public static class GemmKernels
             {
                 T a0 = sa[q * tile + ty], a1 = sa[q * tile + ty + t], a2 = sa[q * tile + ty + 2 * t], a3 = sa[q * tile + ty + 3 * t];
                 T b0 = sb[q * tile + tx], b1 = sb[q * tile + tx + t], b2 = sb[q * tile + tx + 2 * t], b3 = sb[q * tile + tx + 3 * t];
-                c00 = Ar.MulAdd(a0, b0, c00); c01 = Ar.MulAdd(a0, b1, c01); c02 = Ar.MulAdd(a0, b2, c02); c03 = Ar.MulAdd(a0, b3, c03);
-                c10 = Ar.MulAdd(a1, b0, c10); c11 = Ar.MulAdd(a1, b1, c11); c12 = Ar.MulAdd(a1, b2, c12); c13 = Ar.MulAdd(a1, b3, c13);
-                c20 = Ar.MulAdd(a2, b0, c20); c21 = Ar.MulAdd(a2, b1, c21); c22 = Ar.MulAdd(a2, b2, c22); c23 = Ar.MulAdd(a2, b3, c23);
-                c30 = Ar.MulAdd(a3, b0, c30); c31 = Ar.MulAdd(a3, b1, c31); c32 = Ar.MulAdd(a3, b2, c32); c33 = Ar.MulAdd(a3, b3, c33);
+                c00 = a0 * b0 + c00; c01 = a0 * b1 + c01; c02 = a0 * b2 + c02; c03 = a0 * b3 + c03;
+                c10 = a1 * b0 + c10; c11 = a1 * b1 + c11; c12 = a1 * b2 + c12; c13 = a1 * b3 + c13;
+                c20 = a2 * b0 + c20; c21 = a2 * b1 + c21; c22 = a2 * b2 + c22; c23 = a2 * b3 + c23;
+                c30 = a3 * b0 + c30; c31 = a3 * b1 + c31; c32 = a3 * b2 + c32; c33 = a3 * b3 + c33;
             }
             Group.Barrier();
         }
         int r0 = row0 + ty, q0 = col0 + tx;
-        Store<T, Ar, LC>(c, lc, batch, r0, q0, t, m, n, flags, bias, residual, c00, c01, c02, c03);
-        Store<T, Ar, LC>(c, lc, batch, r0 + t, q0, t, m, n, flags, bias, residual, c10, c11, c12, c13);
-        Store<T, Ar, LC>(c, lc, batch, r0 + 2 * t, q0, t, m, n, flags, bias, residual, c20, c21, c22, c23);
-        Store<T, Ar, LC>(c, lc, batch, r0 + 3 * t, q0, t, m, n, flags, bias, residual, c30, c31, c32, c33);
+        Store<T, LC>(c, lc, batch, r0, q0, t, m, n, flags, bias, residual, c00, c01, c02, c03);
+        Store<T, LC>(c, lc, batch, r0 + t, q0, t, m, n, flags, bias, residual, c10, c11, c12, c13);
+        Store<T, LC>(c, lc, batch, r0 + 2 * t, q0, t, m, n, flags, bias, residual, c20, c21, c22, c23);
+        Store<T, LC>(c, lc, batch, r0 + 3 * t, q0, t, m, n, flags, bias, residual, c30, c31, c32, c33);
     }
 
-    private static void Store<T, Ar, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int t, int m, int n, int flags,
-        ArrayView<T> bias, ArrayView<T> residual, T v0, T v1, T v2, T v3) where T : unmanaged where Ar : struct, IArith<T> where LC : struct, IMatrixIndex
+    private static void Store<T, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int t, int m, int n, int flags,
+        ArrayView<T> bias, ArrayView<T> residual, T v0, T v1, T v2, T v3) where T : unmanaged, INumber<T> where LC : struct, IMatrixIndex
     {
         if (row >= m) return;
-        Put<T, Ar, LC>(c, lc, batch, row, col, m, n, flags, bias, residual, v0);
-        Put<T, Ar, LC>(c, lc, batch, row, col + t, m, n, flags, bias, residual, v1);
-        Put<T, Ar, LC>(c, lc, batch, row, col + 2 * t, m, n, flags, bias, residual, v2);
-        Put<T, Ar, LC>(c, lc, batch, row, col + 3 * t, m, n, flags, bias, residual, v3);
+        Put<T, LC>(c, lc, batch, row, col, m, n, flags, bias, residual, v0);
+        Put<T, LC>(c, lc, batch, row, col + t, m, n, flags, bias, residual, v1);
+        Put<T, LC>(c, lc, batch, row, col + 2 * t, m, n, flags, bias, residual, v2);
+        Put<T, LC>(c, lc, batch, row, col + 3 * t, m, n, flags, bias, residual, v3);
     }
 
-    private static void Put<T, Ar, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int m, int n, int flags,
+    private static void Put<T, LC>(ArrayView<T> c, LC lc, int batch, int row, int col, int m, int n, int flags,
         ArrayView<T> bias, ArrayView<T> residual, T v)
-        where T : unmanaged where Ar : struct, IArith<T> where LC : struct, IMatrixIndex
+        where T : unmanaged, INumber<T> where LC : struct, IMatrixIndex
     {
         if (col >= n) return;
         long at = lc.Index(batch, row, col);
-        if ((flags & Accumulate) != 0) v = Ar.Add(c[at], v);
-        if ((flags & AddBias) != 0) v = Ar.Add(v, bias[(long)batch * m + row]);
-        if ((flags & AddResidual) != 0) v = Ar.Add(v, residual[at]);
-        if ((flags & Relu) != 0 && !Ar.IsNaN(v) && !Ar.Greater(v, Ar.FromInt(0))) v = Ar.FromInt(0);
+        if ((flags & Accumulate) != 0) v = c[at] + v;
+        if ((flags & AddBias) != 0) v += bias[(long)batch * m + row];
+        if ((flags & AddResidual) != 0) v += residual[at];
+        if ((flags & Relu) != 0 && !T.IsNaN(v) && !(v > T.Zero)) v = T.Zero;
         c[at] = v;
     }
 
@@ -203,13 +204,13 @@ public static class GemmKernels
     /// dx[n, c, h, w] = Σ over k of its group and taps (r, s) that reach (h, w) of dy[n, k, p, q]·w[k, c', r, s]:
     /// one thread per input element, gathering, so the sum has a fixed order and needs no atomics.
     /// </summary>
-    public static void ConvBackwardInput<T, Ar>(Index1D i, ArrayView<T> dy, ArrayView<T> w, ArrayView<T> dx, ConvShape g)
-        where T : unmanaged where Ar : struct, IArith<T>
+    public static void ConvBackwardInput<T>(Index1D i, ArrayView<T> dy, ArrayView<T> w, ArrayView<T> dx, ConvShape g)
+        where T : unmanaged, INumber<T>
     {
         int x = g.W, hh = g.H;
         int wi = i % x, hi = i / x % hh, ci = i / (x * hh) % g.C, ni = i / (x * hh * g.C);
         int grp = ci / g.Cg, cl = ci % g.Cg;
-        T acc = Ar.FromInt(0);
+        T acc = T.Zero;
         for (int r = 0; r < g.R; r++)
         {
             int p = WindowTaps.Covering(hi + g.PadTop - r * g.DilationH, g.StrideH, g.OH);
@@ -223,7 +224,7 @@ public static class GemmKernels
                     int kk = grp * g.Kg + kl;
                     long dyAt = (((long)ni * g.K + kk) * g.OH + p) * g.OW + q;
                     long wAt = (((long)kk * g.Cg + cl) * g.R + r) * g.S + s;
-                    acc = Ar.MulAdd(dy[dyAt], w[wAt], acc);
+                    acc = dy[dyAt] * w[wAt] + acc;
                 }
             }
         }

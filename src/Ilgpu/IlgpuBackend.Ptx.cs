@@ -25,22 +25,22 @@ public sealed partial class IlgpuBackend
         foreach (var (name, m) in BinaryFloat32()) yield return ("binary " + name, m, false);
         yield return ("compare lt", M(ElementwiseKernels.Compare<float, Lt<float>>), false);
         yield return ("where", M(ElementwiseKernels.Where<int>), false);
-        yield return ("axpby", M(ElementwiseKernels.Axpby<float, AF32>), false);
+        yield return ("axpby", M(ElementwiseKernels.Axpby<float>), false);
         yield return ("random", M(ElementwiseKernels.Random<float, F32>), false);
-        yield return ("reduce", M(ReduceKernels.Reduce<float, AF32>), true);
-        yield return ("argreduce", M(ReduceKernels.ArgReduce<float, AF32>), true);
-        yield return ("softmax", M(ReduceKernels.Softmax<float, AF32>), true);
-        yield return ("gemm", M(GemmKernels.Gemm<float, AF32, StridedMatrix, StridedMatrix, StridedMatrix>), true);
-        yield return ("conv forward (implicit gemm)", M(GemmKernels.Gemm<float, AF32, ConvWeights, ConvColumns, ConvOutput>), true);
-        yield return ("conv backward weight (implicit gemm)", M(GemmKernels.Gemm<float, AF32, ConvOutput, ConvColumnsT, ConvWeights>), true);
-        yield return ("conv backward input", M(GemmKernels.ConvBackwardInput<float, AF32>), false);
-        yield return ("max pool", M(PoolIndexKernels.MaxPool<float, AF32>), false);
-        yield return ("max pool backward", M(PoolIndexKernels.MaxPoolBackward<float, AF32>), false);
-        yield return ("avg pool", M(PoolIndexKernels.AvgPool<float, AF32>), false);
-        yield return ("avg pool backward", M(PoolIndexKernels.AvgPoolBackward<float, AF32>), false);
+        yield return ("reduce", M(ReduceKernels.Reduce<float>), true);
+        yield return ("argreduce", M(ReduceKernels.ArgReduce<float>), true);
+        yield return ("softmax", M(ReduceKernels.Softmax<float>), true);
+        yield return ("gemm", M(GemmKernels.Gemm<float, StridedMatrix, StridedMatrix, StridedMatrix>), true);
+        yield return ("conv forward (implicit gemm)", M(GemmKernels.Gemm<float, ConvWeights, ConvColumns, ConvOutput>), true);
+        yield return ("conv backward weight (implicit gemm)", M(GemmKernels.Gemm<float, ConvOutput, ConvColumnsT, ConvWeights>), true);
+        yield return ("conv backward input", M(GemmKernels.ConvBackwardInput<float>), false);
+        yield return ("max pool", M(PoolIndexKernels.MaxPool<float>), false);
+        yield return ("max pool backward", M(PoolIndexKernels.MaxPoolBackward<float>), false);
+        yield return ("avg pool", M(PoolIndexKernels.AvgPool<float, F32>), false);
+        yield return ("avg pool backward", M(PoolIndexKernels.AvgPoolBackward<float, F32>), false);
         yield return ("index select", M(PoolIndexKernels.IndexSelect<float>), false);
         yield return ("gather", M(PoolIndexKernels.Gather<float>), false);
-        yield return ("scatter add", M(PoolIndexKernels.ScatterAdd<float, AF32>), false);
+        yield return ("scatter add", M(PoolIndexKernels.ScatterAdd<float>), false);
     }
 
     private static IEnumerable<(string, MethodInfo)> UnaryFloat32()

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Engine.Kernels.Gpu;
 using ILGPU;
 using ILGPU.Runtime;
@@ -27,21 +28,21 @@ public sealed partial class IlgpuBackend
         int code = op switch { ReduceOp.Sum => 0, ReduceOp.Max => 1, _ => 2 };
         switch (dtype)
         {
-            case DType.Float32: ReduceRun<float, AF32>(x, axes, y, code, code == 0 ? 0f : code == 1 ? float.NegativeInfinity : float.PositiveInfinity); break;
-            case DType.Float64: ReduceRun<double, AF64>(x, axes, y, code, code == 0 ? 0d : code == 1 ? double.NegativeInfinity : double.PositiveInfinity); break;
-            case DType.Int32: ReduceRun<int, AI32>(x, axes, y, code, code == 0 ? 0 : code == 1 ? int.MinValue : int.MaxValue); break;
-            case DType.Int64: ReduceRun<long, AI64>(x, axes, y, code, code == 0 ? 0L : code == 1 ? long.MinValue : long.MaxValue); break;
+            case DType.Float32: ReduceRun<float>(x, axes, y, code, code == 0 ? 0f : code == 1 ? float.NegativeInfinity : float.PositiveInfinity); break;
+            case DType.Float64: ReduceRun<double>(x, axes, y, code, code == 0 ? 0d : code == 1 ? double.NegativeInfinity : double.PositiveInfinity); break;
+            case DType.Int32: ReduceRun<int>(x, axes, y, code, code == 0 ? 0 : code == 1 ? int.MinValue : int.MaxValue); break;
+            case DType.Int64: ReduceRun<long>(x, axes, y, code, code == 0 ? 0L : code == 1 ? long.MinValue : long.MaxValue); break;
             default: throw Unsupported("Reduce", dtype);
         }
     }
 
-    private void ReduceRun<T, A>(in BufferView x, ReadOnlySpan<int> axes, in BufferView y, int op, T identity)
-        where T : unmanaged where A : struct, IArith<T>
+    private void ReduceRun<T>(in BufferView x, ReadOnlySpan<int> axes, in BufferView y, int op, T identity)
+        where T : unmanaged, INumber<T>
     {
         var p = ReducePlan("Reduce", x, axes, y);
         if (p.Outputs == 0) return;
         int outputs = Elements("Reduce", p.Outputs);
-        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int, T>(ReduceKernels.Reduce<T, A>,
+        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int, T>(ReduceKernels.Reduce<T>,
             new KernelConfig(outputs, ReduceGroup), V<T>(x), V<T>(y), p.Kept, p.KX, p.KY, p.Red, p.RX, p.Count, op, identity);
     }
 
@@ -51,37 +52,37 @@ public sealed partial class IlgpuBackend
         int isMax = op == ArgReduceOp.ArgMax ? 1 : 0;
         switch (dtype)
         {
-            case DType.Float32: ArgRun<float, AF32>(x, axes, y, isMax); break;
-            case DType.Float64: ArgRun<double, AF64>(x, axes, y, isMax); break;
-            case DType.Int32: ArgRun<int, AI32>(x, axes, y, isMax); break;
-            case DType.Int64: ArgRun<long, AI64>(x, axes, y, isMax); break;
+            case DType.Float32: ArgRun<float>(x, axes, y, isMax); break;
+            case DType.Float64: ArgRun<double>(x, axes, y, isMax); break;
+            case DType.Int32: ArgRun<int>(x, axes, y, isMax); break;
+            case DType.Int64: ArgRun<long>(x, axes, y, isMax); break;
             default: throw Unsupported("ArgReduce", dtype);
         }
     }
 
-    private void ArgRun<T, A>(in BufferView x, ReadOnlySpan<int> axes, in BufferView y, int isMax) where T : unmanaged where A : struct, IArith<T>
+    private void ArgRun<T>(in BufferView x, ReadOnlySpan<int> axes, in BufferView y, int isMax) where T : unmanaged, INumber<T>
     {
         var p = ReducePlan("ArgReduce", x, axes, y);
         if (p.Outputs == 0) return;
-        LaunchGrouped<ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int>(ReduceKernels.ArgReduce<T, A>,
+        LaunchGrouped<ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Shape6, Strides6, long, int>(ReduceKernels.ArgReduce<T>,
             new KernelConfig(Elements("ArgReduce", p.Outputs), ReduceGroup), V<T>(x), V<long>(y), p.Kept, p.KX, p.KY, p.Red, p.RX, p.Count, isMax);
     }
 
     /// <inheritdoc/>
     public void Softmax(DType dtype, in BufferView x, int axis, bool log, in BufferView y)
     {
-        if (dtype == DType.Float32) SoftmaxRun<float, AF32>(x, axis, log, y, float.NegativeInfinity);
-        else if (dtype == DType.Float64) SoftmaxRun<double, AF64>(x, axis, log, y, double.NegativeInfinity);
+        if (dtype == DType.Float32) SoftmaxRun<float>(x, axis, log, y, float.NegativeInfinity);
+        else if (dtype == DType.Float64) SoftmaxRun<double>(x, axis, log, y, double.NegativeInfinity);
         else throw Unsupported("Softmax", dtype);
     }
 
-    private void SoftmaxRun<T, A>(in BufferView x, int axis, bool log, in BufferView y, T negInf) where T : unmanaged where A : struct, IArith<T>
+    private void SoftmaxRun<T>(in BufferView x, int axis, bool log, in BufferView y, T negInf) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (y.Layout.Numel == 0) return;
         var (rows, s, count) = Strided.PlanSubset("Softmax", x.Shape, d => d != axis, x.Layout.Strides, y.Layout.Strides);
         s[0].Offset = x.Layout.Offset;
         s[1].Offset = y.Layout.Offset;
-        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, int, long, long, int, T>(ReduceKernels.Softmax<T, A>,
+        LaunchGrouped<ArrayView<T>, ArrayView<T>, Shape6, Strides6, Strides6, int, long, long, int, T>(ReduceKernels.Softmax<T>,
             new KernelConfig(Elements("Softmax", count), ReduceGroup), V<T>(x), V<T>(y), rows, s[0], s[1],
             x.Shape[axis], x.Layout.Strides[axis], y.Layout.Strides[axis], log ? 1 : 0, negInf);
     }
@@ -89,27 +90,27 @@ public sealed partial class IlgpuBackend
     // ---- matrix products and convolution -----------------------------------------------------
 
     /// <summary>C = A·B per batch, with the epilogue <paramref name="flags"/> (<see cref="GemmKernels.Accumulate"/>, …) applied as C is stored; <paramref name="bias"/> is read only under <see cref="GemmKernels.AddBias"/>.</summary>
-    private void GemmRun<T, Ar, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
+    private void GemmRun<T, LA, LB, LC>(ArrayView<T> a, LA la, ArrayView<T> b, LB lb, ArrayView<T> c, LC lc,
         int m, int n, int k, int batches, int flags, ArrayView<T> bias = default, ArrayView<T> residual = default)
-        where T : unmanaged where Ar : struct, IArith<T>
+        where T : unmanaged, INumber<T>
         where LA : struct, IMatrixIndex where LB : struct, IMatrixIndex where LC : struct, IMatrixIndex
     {
         if (m == 0 || n == 0 || batches == 0) return;
         int tile = 4 * GemmSide;
         var config = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batches), new Index3D(GemmSide, GemmSide, 1));
-        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int, ArrayView<T>, ArrayView<T>>(GemmKernels.Gemm<T, Ar, LA, LB, LC>,
+        LaunchGrouped<ArrayView<T>, LA, ArrayView<T>, LB, ArrayView<T>, LC, int, int, int, int, ArrayView<T>, ArrayView<T>>(GemmKernels.Gemm<T, LA, LB, LC>,
             config, a, la, b, lb, c, lc, m, n, k, flags, (flags & GemmKernels.AddBias) != 0 ? bias : c, (flags & GemmKernels.AddResidual) != 0 ? residual : c);
     }
 
     /// <inheritdoc/>
     public void MatMul(DType dtype, in BufferView a, bool transposeA, in BufferView b, bool transposeB, in BufferView y)
     {
-        if (dtype == DType.Float32) MatMulRun<float, AF32>(a, transposeA, b, transposeB, y);
-        else if (dtype == DType.Float64) MatMulRun<double, AF64>(a, transposeA, b, transposeB, y);
+        if (dtype == DType.Float32) MatMulRun<float>(a, transposeA, b, transposeB, y);
+        else if (dtype == DType.Float64) MatMulRun<double>(a, transposeA, b, transposeB, y);
         else throw Unsupported("MatMul", dtype);
     }
 
-    private void MatMulRun<T, Ar>(in BufferView a, bool ta, in BufferView b, bool tb, in BufferView y) where T : unmanaged where Ar : struct, IArith<T>
+    private void MatMulRun<T>(in BufferView a, bool ta, in BufferView b, bool tb, in BufferView y) where T : unmanaged, INumber<T>
     {
         int r = y.Layout.Rank;
         int m = y.Shape[r - 2], n = y.Shape[r - 1];
@@ -131,7 +132,7 @@ public sealed partial class IlgpuBackend
             Fill(DTypes.Of<T>(), 0, y);
             return;
         }
-        GemmRun<T, Ar, StridedMatrix, StridedMatrix, StridedMatrix>(V<T>(a), la, V<T>(b), lb, V<T>(y), lc, m, n, k,
+        GemmRun<T, StridedMatrix, StridedMatrix, StridedMatrix>(V<T>(a), la, V<T>(b), lb, V<T>(y), lc, m, n, k,
             Elements("MatMul", batches), flags: 0);
     }
 
@@ -139,13 +140,13 @@ public sealed partial class IlgpuBackend
     /// <remarks>The implicit-GEMM kernel applies the epilogue (bias, ReLU) as it stores each output.</remarks>
     public void Conv2dForward(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
     {
-        if (dtype == DType.Float32) ConvForward<float, AF32>(g, x, w, y, epilogue);
-        else if (dtype == DType.Float64) ConvForward<double, AF64>(g, x, w, y, epilogue);
+        if (dtype == DType.Float32) ConvForward<float>(g, x, w, y, epilogue);
+        else if (dtype == DType.Float64) ConvForward<double>(g, x, w, y, epilogue);
         else throw Unsupported("Conv2d", dtype);
     }
 
-    private void ConvForward<T, Ar>(Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
-        where T : unmanaged where Ar : struct, IArith<T>
+    private void ConvForward<T>(Conv2dGeometry g, in BufferView x, in BufferView w, in BufferView y, in ConvEpilogue epilogue)
+        where T : unmanaged, INumber<T>
     {
         var s = ConvShape.Of(g);
         int crs = g.Cg * g.R * g.S, npq = Elements("Conv2d", (long)g.N * g.OH * g.OW);
@@ -158,7 +159,7 @@ public sealed partial class IlgpuBackend
         }
         int flags = (epilogue.Bias is not null ? GemmKernels.AddBias : 0) | (epilogue.Residual is not null ? GemmKernels.AddResidual : 0)
             | (epilogue.Relu ? GemmKernels.Relu : 0);
-        GemmRun<T, Ar, ConvWeights, ConvColumns, ConvOutput>(Sub<T>(w), new ConvWeights { G = s }, Sub<T>(x), new ConvColumns { G = s },
+        GemmRun<T, ConvWeights, ConvColumns, ConvOutput>(Sub<T>(w), new ConvWeights { G = s }, Sub<T>(x), new ConvColumns { G = s },
             Sub<T>(y), new ConvOutput { G = s }, g.Kg, npq, crs, g.Groups, flags, epilogue.Bias is { } b ? Sub<T>(b) : default,
             epilogue.Residual is { } r ? Sub<T>(r) : default);
     }
@@ -170,27 +171,27 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = ConvShape.Of(g);
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(GemmKernels.ConvBackwardInput<float, AF32>, n, Sub<float>(dy), Sub<float>(w), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape>(GemmKernels.ConvBackwardInput<float>, n, Sub<float>(dy), Sub<float>(w), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<double>, ArrayView<double>, ConvShape>(GemmKernels.ConvBackwardInput<double, AF64>, n, Sub<double>(dy), Sub<double>(w), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<double>, ArrayView<double>, ConvShape>(GemmKernels.ConvBackwardInput<double>, n, Sub<double>(dy), Sub<double>(w), Sub<double>(dx), s);
         else throw Unsupported("Conv2dBackwardInput", dtype);
     }
 
     /// <inheritdoc/>
     public void Conv2dBackwardWeight(DType dtype, Conv2dGeometry g, in BufferView x, in BufferView dy, in BufferView dw)
     {
-        if (dtype == DType.Float32) ConvBackwardWeight<float, AF32>(g, x, dy, dw);
-        else if (dtype == DType.Float64) ConvBackwardWeight<double, AF64>(g, x, dy, dw);
+        if (dtype == DType.Float32) ConvBackwardWeight<float>(g, x, dy, dw);
+        else if (dtype == DType.Float64) ConvBackwardWeight<double>(g, x, dy, dw);
         else throw Unsupported("Conv2dBackwardWeight", dtype);
     }
 
-    private void ConvBackwardWeight<T, Ar>(Conv2dGeometry g, in BufferView x, in BufferView dy, in BufferView dw) where T : unmanaged where Ar : struct, IArith<T>
+    private void ConvBackwardWeight<T>(Conv2dGeometry g, in BufferView x, in BufferView dy, in BufferView dw) where T : unmanaged, INumber<T>
     {
         var s = ConvShape.Of(g);
         int crs = g.Cg * g.R * g.S;
         long npq = (long)g.N * g.OH * g.OW;
         if (npq == 0) { Fill(DTypes.Of<T>(), 0, dw); return; }
-        GemmRun<T, Ar, ConvOutput, ConvColumnsT, ConvWeights>(Sub<T>(dy), new ConvOutput { G = s }, Sub<T>(x), new ConvColumnsT { G = s },
+        GemmRun<T, ConvOutput, ConvColumnsT, ConvWeights>(Sub<T>(dy), new ConvOutput { G = s }, Sub<T>(x), new ConvColumnsT { G = s },
             Sub<T>(dw), new ConvWeights { G = s }, g.Kg, crs, Elements("Conv2dBackwardWeight", npq), g.Groups, flags: 0);
     }
 
@@ -207,9 +208,9 @@ public sealed partial class IlgpuBackend
         var s = PoolShape.Of(g);
         var at = indices.Buffer is null ? ArrayView<long>.Empty : Sub<long>(indices);   // empty: values only, the kernel writes no index
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), at, s);
+            Launch<ArrayView<float>, ArrayView<float>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<float>, n, Sub<float>(x), Sub<float>(y), at, s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), at, s);
+            Launch<ArrayView<double>, ArrayView<double>, ArrayView<long>, PoolShape>(PoolIndexKernels.MaxPool<double>, n, Sub<double>(x), Sub<double>(y), at, s);
         else throw Unsupported("MaxPool2d", dtype);
     }
 
@@ -220,9 +221,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<long>, ArrayView<float>, PoolShape>(PoolIndexKernels.MaxPoolBackward<float, AF32>, n, Sub<float>(dy), Sub<long>(indices), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<long>, ArrayView<float>, PoolShape>(PoolIndexKernels.MaxPoolBackward<float>, n, Sub<float>(dy), Sub<long>(indices), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<long>, ArrayView<double>, PoolShape>(PoolIndexKernels.MaxPoolBackward<double, AF64>, n, Sub<double>(dy), Sub<long>(indices), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<long>, ArrayView<double>, PoolShape>(PoolIndexKernels.MaxPoolBackward<double>, n, Sub<double>(dy), Sub<long>(indices), Sub<double>(dx), s);
         else throw Unsupported("MaxPool2dBackward", dtype);
     }
 
@@ -233,9 +234,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPool<float, AF32>, n, Sub<float>(x), Sub<float>(y), s);
+            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPool<float, F32>, n, Sub<float>(x), Sub<float>(y), s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPool<double, AF64>, n, Sub<double>(x), Sub<double>(y), s);
+            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPool<double, F64>, n, Sub<double>(x), Sub<double>(y), s);
         else throw Unsupported("AvgPool2d", dtype);
     }
 
@@ -246,9 +247,9 @@ public sealed partial class IlgpuBackend
         if (n == 0) return;
         var s = PoolShape.Of(g);
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPoolBackward<float, AF32>, n, Sub<float>(dy), Sub<float>(dx), s);
+            Launch<ArrayView<float>, ArrayView<float>, PoolShape>(PoolIndexKernels.AvgPoolBackward<float, F32>, n, Sub<float>(dy), Sub<float>(dx), s);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPoolBackward<double, AF64>, n, Sub<double>(dy), Sub<double>(dx), s);
+            Launch<ArrayView<double>, ArrayView<double>, PoolShape>(PoolIndexKernels.AvgPoolBackward<double, F64>, n, Sub<double>(dy), Sub<double>(dx), s);
         else throw Unsupported("AvgPool2dBackward", dtype);
     }
 
@@ -342,18 +343,18 @@ public sealed partial class IlgpuBackend
         int length = index.Shape[axis];
         switch (dtype)
         {
-            case DType.Float32: ScatterRun<float, AF32>(n, src, y, idx, lines, s, length, axis, dense); break;
-            case DType.Float64: ScatterRun<double, AF64>(n, src, y, idx, lines, s, length, axis, dense); break;
-            case DType.Int32: ScatterRun<int, AI32>(n, src, y, idx, lines, s, length, axis, dense); break;
-            case DType.Int64: ScatterRun<long, AI64>(n, src, y, idx, lines, s, length, axis, dense); break;
+            case DType.Float32: ScatterRun<float>(n, src, y, idx, lines, s, length, axis, dense); break;
+            case DType.Float64: ScatterRun<double>(n, src, y, idx, lines, s, length, axis, dense); break;
+            case DType.Int32: ScatterRun<int>(n, src, y, idx, lines, s, length, axis, dense); break;
+            case DType.Int64: ScatterRun<long>(n, src, y, idx, lines, s, length, axis, dense); break;
             default: throw Unsupported("ScatterAdd", dtype);
         }
         Synchronize();
     }
 
-    private void ScatterRun<T, Ar>(int n, in BufferView src, in BufferView y, IlgpuBuffer idx, Shape6 lines, Strides6[] s, int length, int axis, long[] dense)
-        where T : unmanaged where Ar : struct, IArith<T> =>
-        Launch<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, int, long, long, long>(PoolIndexKernels.ScatterAdd<T, Ar>,
+    private void ScatterRun<T>(int n, in BufferView src, in BufferView y, IlgpuBuffer idx, Shape6 lines, Strides6[] s, int length, int axis, long[] dense)
+        where T : unmanaged, INumber<T> =>
+        Launch<ArrayView<T>, ArrayView<T>, ArrayView<long>, Shape6, Strides6, Strides6, Strides6, int, long, long, long>(PoolIndexKernels.ScatterAdd<T>,
             n, V<T>(src), V<T>(y), idx.View<long>(), lines, s[0], s[1], s[2], length, src.Layout.Strides[axis], y.Layout.Strides[axis], dense[axis]);
 
     // ---- warm-up -----------------------------------------------------------------------------

@@ -488,10 +488,10 @@ public sealed partial class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return;
         var (shape, s) = Strided.Plan("Axpby", y.Shape, x.Layout, y.Layout);
         if (dtype == DType.Float32)
-            Launch<ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6, float, float>(ElementwiseKernels.Axpby<float, AF32>,
+            Launch<ArrayView<float>, Strides6, ArrayView<float>, Strides6, Shape6, float, float>(ElementwiseKernels.Axpby<float>,
                 n, V<float>(x), s[0], V<float>(y), s[1], shape, (float)alpha, (float)beta);
         else if (dtype == DType.Float64)
-            Launch<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double, AF64>,
+            Launch<ArrayView<double>, Strides6, ArrayView<double>, Strides6, Shape6, double, double>(ElementwiseKernels.Axpby<double>,
                 n, V<double>(x), s[0], V<double>(y), s[1], shape, alpha, beta);
         else throw Unsupported("Axpby", dtype);
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 
 namespace Engine.Kernels.Gpu;
@@ -62,14 +63,14 @@ public struct PoolShape
 public static class PoolIndexKernels
 {
     /// <summary>Max pooling with the flat plane index of each maximum (NaN wins; the first maximum wins ties).</summary>
-    public static void MaxPool<T, Ar>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<long> indices, PoolShape g)
-        where T : unmanaged where Ar : struct, IArith<T>
+    public static void MaxPool<T>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<long> indices, PoolShape g)
+        where T : unmanaged, INumber<T>
     {
         int ow = i % g.OW, oh = i / g.OW % g.OH;
         long plane = i / (g.OW * g.OH);
         long xb = plane * g.H * g.W;
         int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
-        T best = Ar.FromInt(0);
+        T best = T.Zero;
         long at = -1;
         for (int a = 0; a < g.KH; a++)
         {
@@ -80,7 +81,7 @@ public static class PoolIndexKernels
                 int iw = w0 + b * g.DilationW;
                 if (iw < 0 || iw >= g.W) continue;
                 T v = x[xb + ih * g.W + iw];
-                if (at < 0 || Ar.Greater(v, best) || (Ar.IsNaN(v) && !Ar.IsNaN(best))) { best = v; at = ih * g.W + iw; }
+                if (at < 0 || v > best || (T.IsNaN(v) && !T.IsNaN(best))) { best = v; at = ih * g.W + iw; }
             }
         }
         y[i] = best;
@@ -88,14 +89,14 @@ public static class PoolIndexKernels
     }
 
     /// <summary>dx[h, w] = Σ dy over the outputs whose recorded maximum is (h, w), in window order.</summary>
-    public static void MaxPoolBackward<T, Ar>(Index1D i, ArrayView<T> dy, ArrayView<long> indices, ArrayView<T> dx, PoolShape g)
-        where T : unmanaged where Ar : struct, IArith<T>
+    public static void MaxPoolBackward<T>(Index1D i, ArrayView<T> dy, ArrayView<long> indices, ArrayView<T> dx, PoolShape g)
+        where T : unmanaged, INumber<T>
     {
         int w = i % g.W, h = i / g.W % g.H;
         long plane = i / (g.W * g.H);
         long ob = plane * g.OH * g.OW;
         long self = (long)h * g.W + w;
-        T acc = Ar.FromInt(0);
+        T acc = T.Zero;
         for (int a = 0; a < g.KH; a++)
         {
             int oh = g.CoveringRow(h, a);
@@ -105,21 +106,21 @@ public static class PoolIndexKernels
                 int ow = g.CoveringColumn(w, b);
                 if (ow < 0) continue;
                 long o = ob + oh * g.OW + ow;
-                if (indices[o] == self) acc = Ar.Add(acc, dy[o]);
+                if (indices[o] == self) acc += dy[o];
             }
         }
         dx[i] = acc;
     }
 
     /// <summary>Average pooling.</summary>
-    public static void AvgPool<T, Ar>(Index1D i, ArrayView<T> x, ArrayView<T> y, PoolShape g)
-        where T : unmanaged where Ar : struct, IArith<T>
+    public static void AvgPool<T, C>(Index1D i, ArrayView<T> x, ArrayView<T> y, PoolShape g)
+        where T : unmanaged, INumber<T> where C : struct, IElem<T>
     {
         int ow = i % g.OW, oh = i / g.OW % g.OH;
         long plane = i / (g.OW * g.OH);
         long xb = plane * g.H * g.W;
         int h0 = oh * g.StrideH - g.PadTop, w0 = ow * g.StrideW - g.PadLeft;
-        T sum = Ar.FromInt(0);
+        T sum = T.Zero;
         for (int a = 0; a < g.KH; a++)
         {
             int ih = h0 + a * g.DilationH;
@@ -127,20 +128,20 @@ public static class PoolIndexKernels
             for (int b = 0; b < g.KW; b++)
             {
                 int iw = w0 + b * g.DilationW;
-                if (iw >= 0 && iw < g.W) sum = Ar.Add(sum, x[xb + ih * g.W + iw]);
+                if (iw >= 0 && iw < g.W) sum += x[xb + ih * g.W + iw];
             }
         }
-        y[i] = Ar.Div(sum, Ar.FromInt(g.Divisor(h0, w0)));
+        y[i] = sum / C.FromLong(g.Divisor(h0, w0));
     }
 
     /// <summary>dx[h, w] = Σ dy[o] / divisor(o) over the windows that cover (h, w).</summary>
-    public static void AvgPoolBackward<T, Ar>(Index1D i, ArrayView<T> dy, ArrayView<T> dx, PoolShape g)
-        where T : unmanaged where Ar : struct, IArith<T>
+    public static void AvgPoolBackward<T, C>(Index1D i, ArrayView<T> dy, ArrayView<T> dx, PoolShape g)
+        where T : unmanaged, INumber<T> where C : struct, IElem<T>
     {
         int w = i % g.W, h = i / g.W % g.H;
         long plane = i / (g.W * g.H);
         long ob = plane * g.OH * g.OW;
-        T acc = Ar.FromInt(0);
+        T acc = T.Zero;
         for (int a = 0; a < g.KH; a++)
         {
             int oh = g.CoveringRow(h, a);
@@ -150,7 +151,7 @@ public static class PoolIndexKernels
                 int ow = g.CoveringColumn(w, b);
                 if (ow < 0) continue;
                 int d = g.Divisor(oh * g.StrideH - g.PadTop, ow * g.StrideW - g.PadLeft);
-                acc = Ar.Add(acc, Ar.Div(dy[ob + oh * g.OW + ow], Ar.FromInt(d)));
+                acc += dy[ob + oh * g.OW + ow] / C.FromLong(d);
             }
         }
         dx[i] = acc;
@@ -176,15 +177,15 @@ public static class PoolIndexKernels
     /// One thread per line of the index along the axis: y[..index[i]..] += src[..i..] for i in order.
     /// Lines write disjoint elements of y, and each adds in index order, as the CPU backend does.
     /// </summary>
-    public static void ScatterAdd<T, Ar>(Index1D o, ArrayView<T> src, ArrayView<T> y, ArrayView<long> index,
+    public static void ScatterAdd<T>(Index1D o, ArrayView<T> src, ArrayView<T> y, ArrayView<long> index,
         Shape6 lines, Strides6 ss, Strides6 sy, Strides6 si, int length, long axisS, long axisY, long axisI)
-        where T : unmanaged where Ar : struct, IArith<T>
+        where T : unmanaged, INumber<T>
     {
         long so = Strided.At(o, lines, ss), yo = Strided.At(o, lines, sy), io = Strided.At(o, lines, si);
         for (int i = 0; i < length; i++)
         {
             long at = yo + index[io + i * axisI] * axisY;
-            y[at] = Ar.Add(y[at], src[so + i * axisS]);
+            y[at] += src[so + i * axisS];
         }
     }
 }
