@@ -30,6 +30,7 @@ internal static class Cases
         new("mlp_step_b128", () => TrainingStep("mlp_step_b128", () => Models.Mlp(), TorchMlp, 128, MlpLayers)),
         new("lenet_step_b128", () => TrainingStep("lenet_step_b128", () => Models.LeNet(), TorchLeNet, 128, LeNetLayers)),
         new("resnet18_infer_64_b32", () => ResNet18Inference("resnet18_infer_64_b32", 32, 64)),
+        new("resnet18_infer_224_b1", () => ResNet18Inference("resnet18_infer_224_b1", 1, 224)),
         new("resnet18_finetune_64_b32", () => ResNet18Finetune("resnet18_finetune_64_b32", 32, 64)),
         new("minilm_infer_b8_t128", () => MiniLMInference("minilm_infer_b8_t128", 8, 128)),
     ];

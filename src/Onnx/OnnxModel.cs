@@ -471,7 +471,7 @@ public sealed partial class OnnxModel : Module, IStaged
             if (_declaredRanks[i] is { } rank && inputs[i].Rank != rank)
                 throw new OnnxException($"{Source}: input '{Inputs[i]}' is {Errors.Shape(inputs[i].Shape)}, but the graph declares it of rank {rank}");
         // state of this call only: calls on other threads run the same graph at the same time
-        var values = new Dictionary<string, Variable>();
+        var values = new Dictionary<string, Variable>(inputs.Length + _parameters.Count + _constants.Count + _plan.Count);
         for (int i = 0; i < inputs.Length; i++) values[Inputs[i]] = inputs[i];
         foreach (var (name, p) in _parameters) values[name] = p;
         foreach (var (name, t) in _constants) values[name] = new Variable(t);
@@ -498,17 +498,24 @@ public sealed partial class OnnxModel : Module, IStaged
     {
         public readonly Dictionary<string, int> LastRead = lastRead;
         public readonly HashSet<Tensor> Kept = kept;
-        public readonly Dictionary<Tensor, int> Holders = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Tensor, int> Holders = new(lastRead.Count, ReferenceEqualityComparer.Instance);
     }
+
+    private Dictionary<string, int>? _lastRead;
 
     private Release Releases(Variable[] inputs)
     {
-        var lastRead = new Dictionary<string, int>();
-        for (int i = 0; i < _plan.Count; i++)
-            foreach (var name in _plan[i].Proto.Input.Concat(OnnxRewrite.SubgraphReads(_plan[i].Proto)))
-                if (name.Length > 0) lastRead[name] = i;
-        foreach (var output in Outputs) lastRead[output] = int.MaxValue;
-        var kept = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        // where each name is read last: the plan is fixed once loaded, so this is made on the first call (read-only after)
+        var lastRead = _lastRead;
+        if (lastRead is null)
+        {
+            lastRead = [];
+            for (int i = 0; i < _plan.Count; i++)
+                foreach (var name in _plan[i].Reads) lastRead[name] = i;
+            foreach (var output in Outputs) lastRead[output] = int.MaxValue;
+            _lastRead = lastRead;
+        }
+        var kept = new HashSet<Tensor>(inputs.Length + _parameters.Count + _constants.Count, ReferenceEqualityComparer.Instance);
         foreach (var v in inputs) kept.Add(v.Data);
         foreach (var p in _parameters.Values) kept.Add(p.Data);
         foreach (var t in _constants.Values) kept.Add(t);
@@ -538,8 +545,8 @@ public sealed partial class OnnxModel : Module, IStaged
                 }
             if (release == null) continue;
             // names read for the last time here, and outputs nothing reads: release what no other live name holds
-            foreach (var name in proto.Input.Concat(OnnxRewrite.SubgraphReads(proto)).Concat(proto.Output))
-                if (name.Length > 0 && release.LastRead.GetValueOrDefault(name, -1) <= at && values.Remove(name, out var dead)
+            foreach (var name in node.Touches)
+                if (release.LastRead.GetValueOrDefault(name, -1) <= at && values.Remove(name, out var dead)
                     && release.Holders.TryGetValue(dead.Data, out int holders))
                 {
                     if (holders > 1) release.Holders[dead.Data] = holders - 1;

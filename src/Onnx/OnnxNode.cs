@@ -28,6 +28,14 @@ internal sealed class OnnxNode
     public int InputCount => Proto.Input.Count;
     public int OutputCount => Proto.Output.Count;
 
+    private string[]? _reads, _touches;
+
+    /// <summary>The names this node reads: its inputs and what its subgraphs read from outside (empty names left out); made once.</summary>
+    public string[] Reads => _reads ??= [.. Proto.Input.Concat(OnnxRewrite.SubgraphReads(Proto)).Where(n => n.Length > 0)];
+
+    /// <summary><see cref="Reads"/> and the node's named outputs: what inference may release after the node runs.</summary>
+    public string[] Touches => _touches ??= [.. Reads, .. Proto.Output.Where(n => n.Length > 0)];
+
     /// <summary>True when output <paramref name="i"/> is named (optional outputs may be left out or empty).</summary>
     public bool WantsOutput(int i) => i < Proto.Output.Count && Proto.Output[i].Length > 0;
 

@@ -27,18 +27,40 @@ internal static unsafe class DirectBatchConv
     /// <summary>Blocks whose tiles are computed together, so each slice of a weight panel is read from L1 by all of them.</summary>
     private const int ChunkBlocks = 32;
 
+    /// <summary>Tap q = (r·S + s)·C/g + c (tap-major) at offset c·H·W + r·dH·W + s·dW from a window's corner in the unpadded image.</summary>
+    private static readonly GeometryCache<int[]> s_offsets = new(g =>
+    {
+        var offsets = new int[g.Cg * g.R * g.S];
+        for (int r = 0, q = 0, Cg = g.Cg; r < g.R; r++)
+            for (int s = 0; s < g.S; s++)
+                for (int c = 0; c < Cg; c++, q++)
+                    offsets[q] = c * g.H * g.W + r * g.DilationH * g.W + s * g.DilationW;
+        return offsets;
+    });
+
     /// <summary>Where 256-bit vectors are accelerated, and an image's offsets fit the kernel's 32-bit tap table.</summary>
     public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && (long)g.C * g.H * g.W < int.MaxValue;
 
     /// <summary>
-    /// Each window row has at least 64 taps inside, and DirectBatch's arithmetic is at most 0.8 of <see cref="DirectConv"/>'s:
-    /// the share of (pixel, tap) pairs inside the image times the share of Direct's pixel lanes that hold an output (an image's
-    /// pixels in blocks of six: 16 of 18 at 4×4). There skipping the padding beat the direct kernel (2×2 maps 2.3×, 4×4 1.4×,
-    /// 7×7 1.1×, 8×8 → 4×4 at stride 2 1.1×). At 8×8 (0.84 × 64/66 = 0.82) it won by 5 % alone but not inside ResNet18; on
-    /// larger maps the tap-major order's wider reach into the image per slice of weights costs more than the padding saves
-    /// (16×16 at 64 channels: 0.86×); docs/engine-core.md.
+    /// Each window row has at least 64 taps inside, and DirectBatch's arithmetic is at most 0.8 of <see cref="DirectConv"/>'s.
+    /// From the thread count of images up, Direct gives each thread whole images (every weight panel streamed per image),
+    /// and the arithmetic is counted as the share of (pixel, tap) pairs inside the image times the share of Direct's pixel
+    /// lanes that hold an output: there skipping the padding beat the direct kernel (batch 32: 2×2 maps 2.3×, 4×4 1.4×,
+    /// 7×7 1.1×, 8×8 → 4×4 at stride 2 1.1×; batches 2 and 4 at 7×7 1.2×). At 8×8 (0.82) it won by 5 % alone but not inside
+    /// ResNet18; on larger maps the tap-major order's wider reach into the image per slice of weights costs more than the
+    /// padding saves (16×16 at 64 channels: 0.86×). Below the thread count Direct splits the weight panels between threads
+    /// as DirectBatch does, and the two are compared by their multiply-adds in whole blocks (<see cref="WorkShare"/>): one
+    /// 7×7 image (1.05) took 0.80 ms with Direct and 1.03 with DirectBatch; docs/engine-core.md.
     /// </summary>
-    public static bool Worthwhile(Conv2dGeometry g) => g.Cg * g.S >= 64 && ValidShare(g) * DirectLaneShare(g) <= 0.80;
+    public static bool Worthwhile(Conv2dGeometry g)
+    {
+        var shares = s_shares.For(g);
+        return g.Cg * g.S >= 64 && (g.N < WorkerPool.Threads ? shares.Work : shares.Lanes) <= 0.80;
+    }
+
+    private sealed record Shares(double Work, double Lanes);
+
+    private static readonly GeometryCache<Shares> s_shares = new(g => new(WorkShare(g), ValidShare(g) * DirectLaneShare(g)));
 
     /// <summary>The share of <see cref="DirectConv"/>'s pixel lanes that hold an output: an image's pixels in blocks of six.</summary>
     internal static double DirectLaneShare(Conv2dGeometry g)
@@ -64,6 +86,36 @@ internal static unsafe class DirectBatchConv
         return rows * cols / ((double)g.OH * g.R * g.OW * g.S);
     }
 
+    /// <summary>
+    /// DirectBatch's multiply-adds over Direct's, both counted in whole six-lane blocks: Direct runs every tap of an image's
+    /// pixels in blocks of six (⌈OH·OW / 6⌉ blocks per image); DirectBatch runs only the taps inside the image, in blocks of
+    /// six pixels of one class (pixels whose windows have the same taps inside) across the batch. On small batches a class
+    /// fills few blocks (one 7×7 image: four corner classes of one pixel each, a block apiece), so the share can pass 1.
+    /// </summary>
+    internal static double WorkShare(Conv2dGeometry g)
+    {
+        var rows = Classes(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
+        var cols = Classes(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+        double batched = 0;
+        foreach (var (rowTaps, rowCount) in rows)
+            foreach (var (colTaps, colCount) in cols)
+                batched += (double)(((long)g.N * rowCount * colCount + MR - 1) / MR) * rowTaps * colTaps;
+        double direct = (double)g.N * ((g.OH * g.OW + MR - 1) / MR) * g.R * g.S;
+        return batched / direct;
+
+        // output rows (or columns) by how many window taps lie inside the input: (taps, outputs with that range)
+        static List<(int Taps, int Count)> Classes(int outputs, int kernel, int stride, int pad, int dilation, int size)
+        {
+            var ranges = new Dictionary<(int Lo, int Hi), int>();
+            for (int o = 0; o < outputs; o++)
+            {
+                var range = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
+                ranges[range] = ranges.GetValueOrDefault(range) + 1;
+            }
+            return [.. ranges.Select(e => (e.Key.Hi - e.Key.Lo, e.Value))];
+        }
+    }
+
     /// <summary>y = x ⋆ w with the epilogue (see <see cref="Epilogue.Value"/>) applied to each output as it is stored.</summary>
     public static void Forward<T>(Conv2dGeometry g, T* x, T* w, T* y, T* bias = null, bool relu = false, T* residual = null, long ws = 0) where T : unmanaged
     {
@@ -79,11 +131,7 @@ internal static unsafe class DirectBatchConv
             packed = (T*)ThreadScratch.Get(ThreadScratch.Slot.Weights, packedBytes);
             packer.Pack(packed);
         }
-        var offsets = new int[Q];
-        for (int r = 0, q = 0, Cg = g.Cg; r < g.R; r++)
-            for (int s = 0; s < g.S; s++)
-                for (int c = 0; c < Cg; c++, q++)
-                    offsets[q] = c * HW + r * g.DilationH * g.W + s * g.DilationW;
+        var offsets = s_offsets.For(g);
         var blocks = Blocks.For(g);
         int chunks = (blocks.Count + ChunkBlocks - 1) / ChunkBlocks;
         int perChunk = (blocks.Count + chunks - 1) / chunks;
@@ -194,15 +242,10 @@ internal static unsafe class DirectBatchConv
 
         public int Count => Valid.Length;
 
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Conv2dGeometry, Blocks> s_made = new();
+        private static readonly GeometryCache<Blocks> s_made = new(Of);
 
-        /// <summary>The blocks of <paramref name="g"/>, made once per geometry (a network has a few; past 64 the table starts again).</summary>
-        public static Blocks For(Conv2dGeometry g)
-        {
-            if (s_made.TryGetValue(g, out var made)) return made;
-            if (s_made.Count >= 64) s_made.Clear();
-            return s_made[g] = Of(g);
-        }
+        /// <summary>The blocks of <paramref name="g"/>, made once per geometry.</summary>
+        public static Blocks For(Conv2dGeometry g) => s_made.For(g);
 
         private static Blocks Of(Conv2dGeometry g)
         {

@@ -27,7 +27,7 @@ internal static unsafe class SmallMapsConv
         nint ptmp = (nint)tmp, py = (nint)y, pbias = (nint)bias, pres = (nint)residual;
         bool epilogue = bias != null || relu || residual != null;
         int parts = Math.Min(g.N, WorkerPool.Threads);
-        fixed (int* source = Sources(g))
+        fixed (int* source = s_sources.For(g))
             for (int gr = 0; gr < g.Groups; gr++)
             {
                 // the columns are packed straight from x into the GEMM's panels, never built whole
@@ -55,7 +55,7 @@ internal static unsafe class SmallMapsConv
         T* dcol = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
         T* rows = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
         new Span<T>(dx, checked(g.N * g.C * HW)).Clear();
-        var sourceArray = Sources(g);
+        var sourceArray = s_sources.For(g);
         nint pdx = (nint)dx, pcol = (nint)dcol;
         for (int gr = 0; gr < g.Groups; gr++)
         {
@@ -88,7 +88,7 @@ internal static unsafe class SmallMapsConv
         long np = (long)g.N * P;
         T* col = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapColumns, Q * np * sizeof(T));
         T* rows = (T*)ThreadScratch.Get(ThreadScratch.Slot.SmallMapProducts, g.Kg * np * sizeof(T));
-        fixed (int* source = Sources(g))
+        fixed (int* source = s_sources.For(g))
             for (int gr = 0; gr < g.Groups; gr++)
             {
                 BatchIm2Col(g, gr, x, source, col);
@@ -97,6 +97,8 @@ internal static unsafe class SmallMapsConv
                 Gemm.Run(g.Kg, Q, (int)np, rows, np, 1, col, 1, np, dw + (long)gr * g.Kg * Q, Q, 1, accumulate: false, parallel: true);
             }
     }
+
+    private static readonly GeometryCache<int[]> s_sources = new(Sources);
 
     /// <summary>
     /// source[(r·S + s)·P + p]: the offset within a channel plane that tap (r, s) of output pixel p reads, or −1
