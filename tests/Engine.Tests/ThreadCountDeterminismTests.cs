@@ -33,6 +33,7 @@ public sealed class ThreadCountDeterminismTests
     [
         "sum of a million", "sum over rows", "sum over columns", "mean var logsumexp", "softmax", "matmul 256x300x200", "matmul 64x784x128",
         "matmul batched", "matmul 1x4096x1000", "conv 3x3 28", "conv small maps", "conv 7x7 stride 2", "conv 1x1", "pooling", "indexing",
+        "conv one image 3x3 56", "conv one image 7x7", "conv two images 7x7",
     ];
 
     [Theory, MemberData(nameof(Cases))]
@@ -43,6 +44,11 @@ public sealed class ThreadCountDeterminismTests
             "conv 3x3 28" => (8, 16, 28, 32, 3, 1, 1),
             "conv small maps" => (32, 64, 4, 64, 3, 1, 1),
             "conv 7x7 stride 2" => (4, 3, 64, 16, 7, 2, 3),
+            // fewer images than threads: the image's work split by weight panel, and the choice between the direct kernels
+            // made without looking at the thread count
+            "conv one image 3x3 56" => (1, 16, 56, 32, 3, 1, 1),
+            "conv one image 7x7" => (1, 64, 7, 64, 3, 1, 1),
+            "conv two images 7x7" => (2, 64, 7, 64, 3, 1, 1),
             _ => (8, 64, 14, 32, 1, 1, 0),
         };
         SameBitsWithAnyThreadCount(name, () => name switch

@@ -42,20 +42,21 @@ internal static unsafe class DirectBatchConv
     public static bool Applies(Conv2dGeometry g) => Vector256.IsHardwareAccelerated && (long)g.C * g.H * g.W < int.MaxValue;
 
     /// <summary>
-    /// Each window row has at least 64 taps inside, and DirectBatch's arithmetic is at most 0.8 of <see cref="DirectConv"/>'s.
-    /// From the thread count of images up, Direct gives each thread whole images (every weight panel streamed per image),
-    /// and the arithmetic is counted as the share of (pixel, tap) pairs inside the image times the share of Direct's pixel
-    /// lanes that hold an output: there skipping the padding beat the direct kernel (batch 32: 2×2 maps 2.3×, 4×4 1.4×,
-    /// 7×7 1.1×, 8×8 → 4×4 at stride 2 1.1×; batches 2 and 4 at 7×7 1.2×). At 8×8 (0.82) it won by 5 % alone but not inside
-    /// ResNet18; on larger maps the tap-major order's wider reach into the image per slice of weights costs more than the
-    /// padding saves (16×16 at 64 channels: 0.86×). Below the thread count Direct splits the weight panels between threads
-    /// as DirectBatch does, and the two are compared by their multiply-adds in whole blocks (<see cref="WorkShare"/>): one
-    /// 7×7 image (1.05) took 0.80 ms with Direct and 1.03 with DirectBatch; docs/engine-core.md.
+    /// Each window row has at least 64 taps inside, DirectBatch skips at least a fifth of <see cref="DirectConv"/>'s
+    /// arithmetic counted as the share of (pixel, tap) pairs inside the image times the share of Direct's pixel lanes that
+    /// hold an output, and it does no more multiply-adds than Direct counted in whole six-lane blocks (<see cref="WorkShare"/>).
+    /// The first rule: skipping the padding beat the direct kernel at batch 32 (2×2 maps 2.3×, 4×4 1.4×, 7×7 1.1×, 8×8 → 4×4
+    /// at stride 2 1.1×); at 8×8 (0.82) it won by 5 % alone but not inside ResNet18; on larger maps the tap-major order's
+    /// wider reach into the image per slice of weights costs more than the padding saves (16×16 at 64 channels: 0.86×).
+    /// The second: a class of pixels fills its blocks only across a batch, and one 7×7 image has four corner classes of one
+    /// pixel, a block apiece (1.05): 1.03 ms against Direct's 0.80 (2 and 4 images, 0.90 and 0.82: 1.39 and 2.61 ms against
+    /// 1.67 and 3.26); docs/engine-core.md. Neither rule looks at the thread count, so the choice (and the result's last
+    /// bits) does not depend on it.
     /// </summary>
     public static bool Worthwhile(Conv2dGeometry g)
     {
         var shares = s_shares.For(g);
-        return g.Cg * g.S >= 64 && (g.N < WorkerPool.Threads ? shares.Work : shares.Lanes) <= 0.80;
+        return g.Cg * g.S >= 64 && shares.Lanes <= 0.80 && shares.Work <= 1.0;
     }
 
     private sealed record Shares(double Work, double Lanes);
