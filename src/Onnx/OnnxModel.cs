@@ -506,14 +506,14 @@ public sealed partial class OnnxModel : Module, IStaged
     private Release Releases(Variable[] inputs)
     {
         // where each name is read last: the plan is fixed once loaded, so this is made on the first call (read-only after)
-        var lastRead = _lastRead;
+        var lastRead = Volatile.Read(ref _lastRead);
         if (lastRead is null)
         {
             lastRead = [];
             for (int i = 0; i < _plan.Count; i++)
                 foreach (var name in _plan[i].Reads) lastRead[name] = i;
             foreach (var output in Outputs) lastRead[output] = int.MaxValue;
-            _lastRead = lastRead;
+            Volatile.Write(ref _lastRead, lastRead);
         }
         var kept = new HashSet<Tensor>(inputs.Length + _parameters.Count + _constants.Count, ReferenceEqualityComparer.Instance);
         foreach (var v in inputs) kept.Add(v.Data);

@@ -141,8 +141,8 @@ internal static unsafe class DirectConv
     /// </summary>
     private static void PadShared<T>(Conv2dGeometry g, T* x, T* xpad, int hp, int wp, long padSize) where T : unmanaged
     {
-        long planeSize = (long)hp * wp, planeBytes = planeSize * sizeof(T) * g.C;
-        int parts = planeBytes >= 1 << 16 ? Math.Min(g.C, 4 * WorkerPool.Threads) : 1;
+        long planeSize = (long)hp * wp, bytes = planeSize * sizeof(T) * g.C;
+        int parts = bytes >= 1 << 16 ? Math.Min(g.C, 4 * WorkerPool.Threads) : 1;
         nint px = (nint)x, pp = (nint)xpad;
         WorkerPool.Run(parts, t =>
         {
