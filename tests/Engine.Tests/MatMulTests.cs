@@ -108,6 +108,13 @@ public abstract class MatMulTests
         var many = Data.Uniform(rng, [64, 20, 30], -1, 1, dtype);   // many small products: one per thread
         var w = Data.Uniform(rng, [30, 25], -1, 1, dtype);
         CheckProduct(RefMatMul(RefArray.Of(many), RefArray.Of(w)), many.MatMul(w), 30, "many small");
+        // a Linear over tokens, x [N, T, in] · Wᵀ: one B for every batch, the batches' rows one product (split over threads)
+        var tokens = Data.Uniform(rng, [8, 96, 64], -1, 1, dtype);
+        var weight = Data.Uniform(rng, [40, 64], -1, 1, dtype);
+        CheckProduct(RefMatMul(RefArray.Of(tokens), RefArray.Of(weight), tb: true), tokens.MatMul(weight, transposeB: true), 64, "tokens x weightᵀ");
+        // the same with A a transposed view: its batches' rows are not one matrix, each batch is its own product
+        var columns = Data.Uniform(rng, [8, 64, 96], -1, 1, dtype);
+        CheckProduct(RefMatMul(RefArray.Of(columns), RefArray.Of(weight), ta: true, tb: true), columns.MatMul(weight, transposeA: true, transposeB: true), 64, "viewᵀ x weightᵀ");
     }
 
     [Fact]

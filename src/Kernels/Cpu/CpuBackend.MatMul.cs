@@ -23,6 +23,13 @@ public sealed unsafe partial class CpuBackend
         long batches = Layout.NumelOf(batchShape);
         if (batches == 0) return;
         nint pa = Addr<T>(a), pb = Addr<T>(b), py = Addr<T>(y);
+        // one B for every batch (x · W with x [N, T, in]: a Linear over tokens) and the batches' rows of A and y one after
+        // another: one product of batches·m rows, so B is packed once and the whole product is split over threads
+        if (sizes.Length == 1 && st[1][0] == 0 && st[0][0] == m * rsA && st[2][0] == m * rsC && (long)sizes[0] * m <= int.MaxValue)
+        {
+            Gemm.Run(sizes[0] * m, n, k, (T*)pa, rsA, csA, (T*)pb, rsB, csB, (T*)py, rsC, csC, accumulate: false, parallel: true);
+            return;
+        }
         long macs = (long)m * n * k;
         // Many small products: one per thread at a time. Few large ones: each split over threads.
         bool perBatch = batches >= WorkerPool.Threads && macs < Gemm.ParallelMacs * 4;
