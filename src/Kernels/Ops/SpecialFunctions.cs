@@ -140,7 +140,7 @@ internal static class SpecialFunctions
     private const int ErfPieces = 8, ErfDegree = 11;
     private static readonly double[] s_erfByPower = FitErfPieces();
 
-    /// <summary>Eight values at a time: all 8 pieces' coefficients of one power fit one register, picked per lane by one permute.</summary>
+    /// <summary>Eight values per vector, four vectors at a time: all 8 pieces' coefficients of one power fit one register, picked per lane by one permute.</summary>
     internal static unsafe int ErfAvx512(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length & ~7, i = 0;

@@ -73,17 +73,8 @@ internal static unsafe class DirectBatchConv
     /// <summary>The share of (output pixel, window tap) pairs whose tap lies inside the image.</summary>
     internal static double ValidShare(Conv2dGeometry g)
     {
-        static long Inside(int outputs, int kernel, int stride, int pad, int dilation, int size)
-        {
-            long inside = 0;
-            for (int o = 0; o < outputs; o++)
-            {
-                var (lo, hi) = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
-                inside += hi - lo;
-            }
-            return inside;
-        }
-        double rows = Inside(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H), cols = Inside(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+        double rows = RowRanges(g).Sum(r => (double)(r.Hi - r.Lo) * r.Outputs.Count);
+        double cols = ColumnRanges(g).Sum(c => (double)(c.Hi - c.Lo) * c.Outputs.Count);
         return rows * cols / ((double)g.OH * g.R * g.OW * g.S);
     }
 
@@ -95,26 +86,30 @@ internal static unsafe class DirectBatchConv
     /// </summary>
     internal static double WorkShare(Conv2dGeometry g)
     {
-        var rows = Classes(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
-        var cols = Classes(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
         double batched = 0;
-        foreach (var (rowTaps, rowCount) in rows)
-            foreach (var (colTaps, colCount) in cols)
-                batched += (double)(((long)g.N * rowCount * colCount + MR - 1) / MR) * rowTaps * colTaps;
+        foreach (var (rLo, rHi, ohs) in RowRanges(g))
+            foreach (var (sLo, sHi, ows) in ColumnRanges(g))
+                batched += (double)(((long)g.N * ohs.Count * ows.Count + MR - 1) / MR) * (rHi - rLo) * (sHi - sLo);
         double direct = (double)g.N * ((g.OH * g.OW + MR - 1) / MR) * g.R * g.S;
         return batched / direct;
+    }
 
-        // output rows (or columns) by how many window taps lie inside the input: (taps, outputs with that range)
-        static List<(int Taps, int Count)> Classes(int outputs, int kernel, int stride, int pad, int dilation, int size)
+    private static List<(int Lo, int Hi, List<int> Outputs)> RowRanges(Conv2dGeometry g) => Ranges(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
+
+    private static List<(int Lo, int Hi, List<int> Outputs)> ColumnRanges(Conv2dGeometry g) => Ranges(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+
+    /// <summary>Output rows (or columns) grouped by the range of window taps [lo, hi) inside the input, in order of first appearance.</summary>
+    private static List<(int Lo, int Hi, List<int> Outputs)> Ranges(int outputs, int kernel, int stride, int pad, int dilation, int size)
+    {
+        var ranges = new List<(int Lo, int Hi, List<int> Outputs)>();
+        for (int o = 0; o < outputs; o++)
         {
-            var ranges = new Dictionary<(int Lo, int Hi), int>();
-            for (int o = 0; o < outputs; o++)
-            {
-                var range = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
-                ranges[range] = ranges.GetValueOrDefault(range) + 1;
-            }
-            return [.. ranges.Select(e => (e.Key.Hi - e.Key.Lo, e.Value))];
+            var (lo, hi) = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
+            int at = ranges.FindIndex(e => e.Lo == lo && e.Hi == hi);
+            if (at < 0) ranges.Add((lo, hi, [o]));
+            else ranges[at].Outputs.Add(o);
         }
+        return ranges;
     }
 
     /// <summary>y = x ⋆ w with the epilogue (see <see cref="Epilogue.Value"/>) applied to each output as it is stored.</summary>
@@ -250,8 +245,8 @@ internal static unsafe class DirectBatchConv
 
         private static Blocks Of(Conv2dGeometry g)
         {
-            var rows = Ranges(g.OH, g.R, g.StrideH, g.PadTop, g.DilationH, g.H);
-            var cols = Ranges(g.OW, g.S, g.StrideW, g.PadLeft, g.DilationW, g.W);
+            var rows = RowRanges(g);
+            var cols = ColumnRanges(g);
             int OW = g.OW;
             long image = (long)g.C * g.H * g.W, outImage = (long)g.K * g.OH * OW;
             long count = 0;
@@ -297,20 +292,6 @@ internal static unsafe class DirectBatchConv
             blocks.Valid[b] = valid;
             blocks.Pixels[b] = pixels;
             blocks.Consecutive[b] = consecutive;
-        }
-
-        /// <summary>Output rows (or columns) grouped by the range of window taps [lo, hi) inside the input, in order of first appearance.</summary>
-        private static List<(int Lo, int Hi, List<int> Outputs)> Ranges(int outputs, int kernel, int stride, int pad, int dilation, int size)
-        {
-            var ranges = new List<(int Lo, int Hi, List<int> Outputs)>();
-            for (int o = 0; o < outputs; o++)
-            {
-                var (lo, hi) = WindowTaps.Inside(o * stride - pad, kernel, dilation, size);
-                int at = ranges.FindIndex(e => e.Lo == lo && e.Hi == hi);
-                if (at < 0) ranges.Add((lo, hi, [o]));
-                else ranges[at].Outputs.Add(o);
-            }
-            return ranges;
         }
     }
 
